@@ -1,0 +1,98 @@
+//! Token ids: what a valid one looks like, and fresh random ones.
+//!
+//! An id is the last part of a Secrets Manager secret's name, so it must keep to the service's name
+//! characters. Both stores apply the same rules, so a token that one store accepts the other does too.
+
+use aes_gcm::aead::OsRng;
+use aes_gcm::aead::rand_core::RngCore;
+
+use crate::error::{Error, Result};
+
+/// Longest accepted token id.
+pub(crate) const MAX_ID_LEN: usize = 64;
+
+/// Checks that `id` can be part of a secret name.
+pub(crate) fn validate(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(Error::invalid_token(format!(
+            "id `{}` must be 1 to {MAX_ID_LEN} characters",
+            printable(id)
+        )));
+    }
+    if let Some(bad) = id.chars().find(|c| !is_id_char(*c)) {
+        return Err(Error::invalid_token(format!(
+            "id `{}` contains {bad:?}; ids may use ASCII letters, digits and _+=.@-",
+            printable(id)
+        )));
+    }
+    // Secrets Manager appends `-XXXXXX` to ARNs; a name that already ends that way confuses partial-ARN
+    // lookups (see the service's name rules).
+    if id.len() >= 7 && id.as_bytes()[id.len() - 7] == b'-' {
+        return Err(Error::invalid_token(format!(
+            "id `{id}` ends with '-' and six characters, which Secrets Manager confuses with an ARN suffix; \
+             change the last part"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=.@-".contains(c)
+}
+
+/// A fresh random id (`t` and 32 hex digits): 128 random bits, so ids never collide, unlike the seed's
+/// `max(id) + 1` over a text column.
+pub(crate) fn random() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    format!("t{}", hex::encode(bytes))
+}
+
+/// An id shortened and stripped of control characters, safe to echo in an error.
+fn printable(id: &str) -> String {
+    id.chars()
+        .take(80)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_service_name_characters() {
+        for ok in [
+            "1",
+            "12",
+            "t0123456789abcdef",
+            "a_b+c=d.e@f-g",
+            &"x".repeat(64),
+        ] {
+            validate(ok).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_bad_ids_with_a_reason() {
+        for (bad, why) in [
+            ("", "1 to 64"),
+            (&"x".repeat(65) as &str, "1 to 64"),
+            ("a/b", "'/'"),
+            ("a b", "' '"),
+            ("é", "'é'"),
+            ("user-abcdef", "six characters"),
+        ] {
+            let err = validate(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn random_ids_are_valid_and_distinct() {
+        let (a, b) = (random(), random());
+        validate(&a).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 33);
+    }
+}

@@ -1,0 +1,52 @@
+//! Zoho OAuth tokens, encrypted in the application with AES-256-GCM and kept in AWS Secrets Manager,
+//! behind the Zoho SDK's six-operation `TokenStore` contract.
+//!
+//! - [`OAuthToken`]: the SDK's token, with secrets in redacting types ([`RefreshToken`], ...).
+//! - [`TokenStore`]: the contract, object-safe (`Arc<dyn TokenStore>`).
+//! - [`SecretsManagerStore`]: one secret per token, found by user, refresh, grant or access token
+//!   through keyed-hash tags; [`MemoryStore`]: the same contract in memory, for tests.
+//! - [`Keyring`]: data keys with ids and one primary, plus the separate lookup-index key.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use zoho_token_store::{Keyring, OAuthToken, SecretsManagerStore, TokenStore};
+//!
+//! let config = aws_config::load_from_env().await; // AWS_REGION, AWS_ENDPOINT_URL, credentials...
+//! let client = aws_sdk_secretsmanager::Client::new(&config);
+//! let store = SecretsManagerStore::builder(client, Keyring::from_env()?).build()?;
+//!
+//! let mut token = OAuthToken::default()
+//!     .with_user_name("alice@example.com")
+//!     .with_client("1000.CLIENTID", "client-secret")
+//!     .with_refresh_token("1000.refresh-token");
+//! store.save_token(&mut token).await?; // assigns token.id
+//!
+//! let found = store.find_token(&OAuthToken::default().with_user_name("alice@example.com")).await?;
+//! assert_eq!(found.and_then(|t| t.refresh_token), token.refresh_token);
+//! # Ok(()) }
+//! ```
+
+mod calls;
+mod envelope;
+mod error;
+mod id;
+mod index;
+mod keyring;
+mod lookup;
+mod memory;
+mod secret;
+mod secrets_manager;
+mod store;
+mod token;
+
+pub use aws_sdk_secretsmanager;
+pub use calls::CallCounter;
+pub use error::{Error, Result};
+pub use keyring::{KEY_LEN, KEYS_ENV_VAR, Keyring, MAX_KEY_ID_LEN};
+pub use memory::MemoryStore;
+pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
+pub use secrets_manager::{
+    DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStore, SecretsManagerStoreBuilder,
+};
+pub use store::TokenStore;
+pub use token::OAuthToken;

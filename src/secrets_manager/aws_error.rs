@@ -1,0 +1,92 @@
+//! Classifying Secrets Manager failures: which mean "absent", which are transient.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::Error;
+
+/// Error codes that mean "try again later" (AWS API reference, common errors).
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServiceError",
+    "InternalFailure",
+    "ServiceUnavailable",
+];
+
+/// The service's error code, for service errors.
+pub(crate) fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+}
+
+pub(crate) fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    code(err) == Some("ResourceNotFoundException")
+}
+
+/// The secret exists but is scheduled for deletion: the service answers `InvalidRequestException` with
+/// a message about deletion (API_GetSecretValue, API_CreateSecret, API_DeleteSecret).
+pub(crate) fn is_scheduled_for_deletion<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().is_some_and(|e| {
+        e.code() == Some("InvalidRequestException")
+            && e.message().is_some_and(|m| m.contains("deletion"))
+    })
+}
+
+/// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying.
+pub(crate) fn backend<E, R>(operation: &'static str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        _ => false,
+    };
+    Error::Backend {
+        operation,
+        retryable,
+        source: Box::new(err),
+    }
+}
+
+/// A per-secret failure reported inside a successful `BatchGetSecretValue` response (`Errors[]`).
+#[derive(Debug)]
+pub(crate) struct BatchEntryError {
+    pub(crate) secret: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for BatchEntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "secret `{}`: {}: {}",
+            self.secret, self.code, self.message
+        )
+    }
+}
+
+impl StdError for BatchEntryError {}
+
+impl BatchEntryError {
+    pub(crate) fn is_scheduled_for_deletion(&self) -> bool {
+        self.code == "InvalidRequestException" && self.message.contains("deletion")
+    }
+
+    pub(crate) fn into_error(self) -> Error {
+        let retryable = TRANSIENT_CODES.contains(&self.code.as_str());
+        Error::Backend {
+            operation: "BatchGetSecretValue",
+            retryable,
+            source: Box::new(self),
+        }
+    }
+}

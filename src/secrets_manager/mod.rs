@@ -1,0 +1,554 @@
+//! [`TokenStore`] on AWS Secrets Manager: one encrypted secret per token, blind-index tags for lookups.
+//!
+//! Service calls per operation (the budgets the tests hold it to):
+//!
+//! | operation | calls |
+//! |---|---|
+//! | `find_token_by_id` | 1 `GetSecretValue` |
+//! | `find_token` by user | 1 `GetSecretValue`; on a miss, 1 `BatchGetSecretValue` more (tokens saved with an explicit id) |
+//! | `find_token` by refresh, grant or access token | 1 `BatchGetSecretValue` |
+//! | `save_token`, existing token | 1 `DescribeSecret` + 1 `PutSecretValue` (+ `TagResource`/`UntagResource` when an indexed field changed) |
+//! | `save_token`, new token | 1 `DescribeSecret` + 1 `CreateSecret` carrying its tags (+ 1 `BatchGetSecretValue` without id) |
+//! | `delete_token` | 1 `DeleteSecret` |
+//! | `get_tokens` | ceil(N / 20) `BatchGetSecretValue` |
+//! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
+
+mod aws_error;
+mod options;
+
+use std::num::NonZeroUsize;
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use futures::{StreamExt, TryStreamExt, stream};
+use sha2::{Digest, Sha256};
+
+pub use options::{DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder};
+
+use crate::calls::CallCounter;
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::id;
+use crate::index::{self, IndexKind};
+use crate::keyring::Keyring;
+use crate::lookup::{Lookup, check_insertable};
+use crate::store::TokenStore;
+use crate::token::OAuthToken;
+
+/// Secrets Manager's largest secret value.
+const MAX_VALUE_LEN: usize = 65_536;
+/// `BatchGetSecretValue` returns at most 20 values per call.
+const BATCH_GET_MAX: i32 = 20;
+/// `ListSecrets` returns at most 100 secrets per call.
+const LIST_MAX: i32 = 100;
+
+/// Tokens as encrypted secrets in AWS Secrets Manager.
+///
+/// Built from an injected client (so credentials, region, endpoint and retries are the application's)
+/// and a [`Keyring`]:
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use zoho_token_store::{Keyring, SecretsManagerStore};
+///
+/// let config = aws_config::load_from_env().await;
+/// let store = SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::new(&config), Keyring::from_env()?)
+///     .prefix("prod/zoho/")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct SecretsManagerStore {
+    client: Client,
+    keyring: Keyring,
+    prefix: String,
+    recovery_window: RecoveryWindow,
+    concurrency: NonZeroUsize,
+    calls: CallCounter,
+}
+
+/// What `DescribeSecret` said about a secret name.
+enum State {
+    /// No secret by that name.
+    Absent,
+    /// Live, with these tags.
+    Live(Vec<(String, String)>),
+    /// Scheduled for deletion (in its recovery window), with these tags.
+    Deleted(Vec<(String, String)>),
+}
+
+impl SecretsManagerStore {
+    /// Starts a builder with the default options (prefix `zoho/oauth/`, 7-day recovery window).
+    pub fn builder(client: Client, keyring: Keyring) -> SecretsManagerStoreBuilder {
+        SecretsManagerStoreBuilder::new(client, keyring)
+    }
+
+    /// The prefix of every secret name this store uses.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The service calls this store has made, by operation.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    /// The name of the secret that holds the token with this id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] when `id` is not a valid token id.
+    pub fn secret_name(&self, id: &str) -> Result<String> {
+        id::validate(id)?;
+        Ok(self.name_of(id))
+    }
+
+    fn name_of(&self, id: &str) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    /// The token id in a secret name, if the name is one of this store's (prefix, then a valid id;
+    /// a `/` after the prefix means a nested prefix, which belongs to another store).
+    fn id_of<'a>(&self, name: &'a str) -> Option<&'a str> {
+        name.strip_prefix(&self.prefix)
+            .filter(|id| id::validate(id).is_ok())
+    }
+
+    fn filter(key: FilterNameStringType, values: impl IntoIterator<Item = String>) -> Filter {
+        values
+            .into_iter()
+            .fold(Filter::builder().key(key), |b, v| b.values(v))
+            .build()
+    }
+
+    // ---- encoding ----------------------------------------------------------------------------------
+
+    fn encrypt(&self, name: &str, token: &OAuthToken) -> Result<Vec<u8>> {
+        let sealed = envelope::seal(&self.keyring, name, &token.to_json());
+        if sealed.len() > MAX_VALUE_LEN {
+            return Err(Error::invalid_token(format!(
+                "encrypted token is {} bytes; Secrets Manager holds at most {MAX_VALUE_LEN}: shorten its fields",
+                sealed.len()
+            )));
+        }
+        Ok(sealed)
+    }
+
+    fn decrypt(&self, name: &str, value: &[u8]) -> Result<OAuthToken> {
+        let json = envelope::open(&self.keyring, name, value)?;
+        let mut token = OAuthToken::from_json(&json)
+            .map_err(|_| Error::corrupt(name, "decrypted value is not a token"))?;
+        // The name is authenticated (it is in the associated data), so the id it carries is the truth.
+        token.id = self.id_of(name).map(str::to_owned);
+        Ok(token)
+    }
+
+    // ---- reads -------------------------------------------------------------------------------------
+
+    /// One secret's token by name, or `None` when absent or scheduled for deletion.
+    async fn read(&self, name: &str) -> Result<Option<OAuthToken>> {
+        let out = match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(out) => out,
+            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error::backend("GetSecretValue", e)),
+        };
+        let value = out.secret_binary().ok_or_else(|| {
+            Error::corrupt(name, "it holds a SecretString, not a SecretBinary envelope")
+        })?;
+        self.decrypt(name, value.as_ref()).map(Some)
+    }
+
+    /// Tokens whose index tags hold any of `digests`, in one `BatchGetSecretValue` (more only if over 20
+    /// match). The filter matches by prefix and does not tie a value to a tag key, so callers re-check the
+    /// decrypted token itself (see [`Lookup::best`]).
+    async fn find_by_digests(&self, digests: Vec<String>) -> Result<Vec<OAuthToken>> {
+        self.batch_get(vec![
+            Self::filter(FilterNameStringType::Name, [self.prefix.clone()]),
+            Self::filter(FilterNameStringType::TagValue, digests),
+        ])
+        .await
+    }
+
+    /// Every token matching `filters`, 20 per call, skipping secrets in their recovery window.
+    async fn batch_get(&self, filters: Vec<Filter>) -> Result<Vec<OAuthToken>> {
+        let mut tokens = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .batch_get_secret_value()
+                .set_filters(Some(filters.clone()))
+                .max_results(BATCH_GET_MAX)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("BatchGetSecretValue", e))?;
+            for failure in out.errors() {
+                let failure = aws_error::BatchEntryError {
+                    secret: failure.secret_id().unwrap_or("?").to_owned(),
+                    code: failure.error_code().unwrap_or("?").to_owned(),
+                    message: failure.message().unwrap_or_default().to_owned(),
+                };
+                if !failure.is_scheduled_for_deletion() {
+                    return Err(failure.into_error());
+                }
+            }
+            for entry in out.secret_values() {
+                let Some(name) = entry.name() else { continue };
+                if self.id_of(name).is_none() {
+                    continue; // a nested prefix's secret, not ours
+                }
+                let value = entry.secret_binary().ok_or_else(|| {
+                    Error::corrupt(name, "it holds a SecretString, not a SecretBinary envelope")
+                })?;
+                tokens.push(self.decrypt(name, value.as_ref())?);
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => return Ok(tokens),
+            }
+        }
+    }
+
+    async fn describe(&self, name: &str) -> Result<State> {
+        match self.client.describe_secret().secret_id(name).send().await {
+            Ok(out) => {
+                let tags = out
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .collect();
+                Ok(if out.deleted_date().is_some() {
+                    State::Deleted(tags)
+                } else {
+                    State::Live(tags)
+                })
+            }
+            Err(e) if aws_error::is_not_found(&e) => Ok(State::Absent),
+            Err(e) => Err(aws_error::backend("DescribeSecret", e)),
+        }
+    }
+
+    /// The stored token for `lookup`, by the cheapest path the contract allows.
+    async fn find(&self, lookup: &Lookup<'_>) -> Result<Option<OAuthToken>> {
+        let digests = match lookup {
+            Lookup::User(user) => {
+                // A token saved without an id lives at a name computed from the user: one read.
+                let derived = self.name_of(&index::user_id(&self.keyring, user));
+                if let Some(token) = self.read(&derived).await?
+                    && lookup.rank(&token).is_some()
+                {
+                    return Ok(Some(token));
+                }
+                // Otherwise it may have been saved under an explicit id: the user index finds it.
+                vec![IndexKind::User.digest(&self.keyring, user)]
+            }
+            Lookup::Access(access) => {
+                vec![IndexKind::Access.digest(&self.keyring, access.secret())]
+            }
+            Lookup::Credentials { grant, refresh, .. } => {
+                // Both digests in one filter (values are OR'd); the domain-separated HMAC means a grant
+                // digest can only ever match a grant tag. Lookup::best prefers the grant match.
+                let grant = grant.map(|g| IndexKind::Grant.digest(&self.keyring, g.secret()));
+                let refresh = refresh.map(|r| IndexKind::Refresh.digest(&self.keyring, r.secret()));
+                grant.into_iter().chain(refresh).collect()
+            }
+        };
+        let candidates = self.find_by_digests(digests).await?;
+        Ok(lookup.best(&candidates).cloned())
+    }
+
+    // ---- writes ------------------------------------------------------------------------------------
+
+    /// A `ClientRequestToken` derived from what is written, so a retry of the same write is a no-op on the
+    /// service and a different write can never be mistaken for it (API_PutSecretValue: 32 to 64 chars).
+    fn request_token(name: &str, value: &[u8]) -> String {
+        let digest = Sha256::new()
+            .chain_update(name.as_bytes())
+            .chain_update([0])
+            .chain_update(value)
+            .finalize();
+        hex::encode(digest)
+    }
+
+    async fn create(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        tags: &[(String, String)],
+    ) -> Result<CreateOutcome> {
+        let request = self
+            .client
+            .create_secret()
+            .name(name)
+            .client_request_token(Self::request_token(name, &value))
+            .secret_binary(Blob::new(value))
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ));
+        match request.send().await {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e) if aws_error::code(&e) == Some("ResourceExistsException") => {
+                Ok(CreateOutcome::Exists)
+            }
+            Err(e) if aws_error::is_scheduled_for_deletion(&e) => Ok(CreateOutcome::Exists),
+            Err(e) => Err(aws_error::backend("CreateSecret", e)),
+        }
+    }
+
+    async fn put(&self, name: &str, value: Vec<u8>) -> Result<()> {
+        self.client
+            .put_secret_value()
+            .secret_id(name)
+            .client_request_token(Self::request_token(name, &value))
+            .secret_binary(Blob::new(value))
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    /// Brings a secret's tags from `current` to `wanted`, with no call when they already agree.
+    async fn retag(
+        &self,
+        name: &str,
+        current: &[(String, String)],
+        wanted: &[(String, String)],
+    ) -> Result<()> {
+        let ours =
+            |k: &str| k == index::MARKER_KEY || IndexKind::ALL.iter().any(|i| i.tag_key() == k);
+        let stale: Vec<String> = current
+            .iter()
+            .filter(|(k, _)| ours(k) && !wanted.iter().any(|(w, _)| w == k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let changed: Vec<Tag> = wanted
+            .iter()
+            .filter(|w| !current.contains(w))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        if !changed.is_empty() {
+            self.client
+                .tag_resource()
+                .secret_id(name)
+                .set_tags(Some(changed))
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("TagResource", e))?;
+        }
+        if !stale.is_empty() {
+            self.client
+                .untag_resource()
+                .secret_id(name)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("UntagResource", e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
+    /// its recovery window and update it. The value is written before the tags, so a failure between the
+    /// two leaves the right token readable by id and user (and the next save repairs the tags).
+    async fn write(&self, name: &str, token: &OAuthToken, mut state: State) -> Result<()> {
+        let wanted = index::tags_for(&self.keyring, token);
+        let value = self.encrypt(name, token)?;
+        for _ in 0..3 {
+            match state {
+                State::Absent => match self.create(name, value.clone(), &wanted).await? {
+                    CreateOutcome::Created => return Ok(()),
+                    // Another writer created it first (or it is in its recovery window): look again.
+                    CreateOutcome::Exists => state = self.describe(name).await?,
+                },
+                State::Deleted(tags) => {
+                    match self.client.restore_secret().secret_id(name).send().await {
+                        Ok(_) => {}
+                        // Deleted for good between our describe and now: create it afresh.
+                        Err(e) if aws_error::is_not_found(&e) => {
+                            state = State::Absent;
+                            continue;
+                        }
+                        Err(e) => return Err(aws_error::backend("RestoreSecret", e)),
+                    }
+                    state = State::Live(tags);
+                }
+                State::Live(tags) => {
+                    self.put(name, value).await?;
+                    return self.retag(name, &tags, &wanted).await;
+                }
+            }
+        }
+        Err(Error::Backend {
+            operation: "CreateSecret",
+            retryable: true,
+            source: format!("secret `{name}` kept changing state while being saved").into(),
+        })
+    }
+
+    async fn delete_name(&self, name: &str) -> Result<()> {
+        let request = self.client.delete_secret().secret_id(name);
+        let request = match self.recovery_window {
+            RecoveryWindow::Days(days) => request.recovery_window_in_days(i64::from(days)),
+            RecoveryWindow::Immediate => request.force_delete_without_recovery(true),
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Already gone, or already scheduled: deleting is idempotent.
+            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+                Ok(())
+            }
+            Err(e) => Err(aws_error::backend("DeleteSecret", e)),
+        }
+    }
+
+    /// Names of every secret this store owns: under the prefix, with a valid id, carrying the marker tag.
+    async fn owned_names(&self) -> Result<Vec<String>> {
+        let filters = vec![
+            Self::filter(FilterNameStringType::Name, [self.prefix.clone()]),
+            Self::filter(FilterNameStringType::TagKey, [index::MARKER_KEY.to_owned()]),
+        ];
+        let mut names = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_secrets()
+                .set_filters(Some(filters.clone()))
+                .max_results(LIST_MAX)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("ListSecrets", e))?;
+            for secret in out.secret_list() {
+                let marked = secret.tags().iter().any(|t| {
+                    t.key() == Some(index::MARKER_KEY) && t.value() == Some(index::MARKER_VALUE)
+                });
+                if let Some(name) = secret.name()
+                    && marked
+                    && self.id_of(name).is_some()
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => return Ok(names),
+            }
+        }
+    }
+}
+
+enum CreateOutcome {
+    Created,
+    Exists,
+}
+
+#[async_trait]
+impl TokenStore for SecretsManagerStore {
+    async fn find_token(&self, token: &OAuthToken) -> Result<Option<OAuthToken>> {
+        let mut query = token.clone();
+        query.normalize();
+        let Some(lookup) = Lookup::for_token(&query) else {
+            return Ok(None);
+        };
+        let Some(stored) = self.find(&lookup).await? else {
+            return Ok(None);
+        };
+        query.fill_from(&stored);
+        Ok(Some(query))
+    }
+
+    async fn save_token(&self, token: &mut OAuthToken) -> Result<()> {
+        token.normalize();
+        token.validate()?;
+        let (name, state) = match (&token.id, &token.user_name) {
+            (Some(given), _) => {
+                let name = self.secret_name(given)?;
+                let state = self.describe(&name).await?;
+                (name, state)
+            }
+            (None, Some(user)) => {
+                let derived = self.name_of(&index::user_id(&self.keyring, user));
+                match self.describe(&derived).await? {
+                    State::Live(tags) => (derived, State::Live(tags)),
+                    not_live => match self.find(&Lookup::User(user)).await? {
+                        // The user's token lives under an explicit id: update that one.
+                        Some(found) => {
+                            let name = self.name_of(found.id.as_deref().unwrap_or_default());
+                            let state = self.describe(&name).await?;
+                            (name, state)
+                        }
+                        None => (derived, not_live),
+                    },
+                }
+            }
+            (None, None) => {
+                let found = match Lookup::for_token(token) {
+                    Some(lookup) => self.find(&lookup).await?,
+                    None => None,
+                };
+                match found.and_then(|f| f.id) {
+                    Some(existing) => {
+                        let name = self.name_of(&existing);
+                        let state = self.describe(&name).await?;
+                        (name, state)
+                    }
+                    None => (self.name_of(&id::random()), State::Absent),
+                }
+            }
+        };
+        if !matches!(state, State::Live(_)) {
+            check_insertable(token)?;
+        }
+        token.id = self.id_of(&name).map(str::to_owned);
+        tracing::debug!(secret = %name, "saving token");
+        self.write(&name, token, state).await
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<()> {
+        let name = self.secret_name(id)?;
+        tracing::debug!(secret = %name, "deleting token");
+        self.delete_name(&name).await
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<OAuthToken>> {
+        // Everything under the prefix, not only what carries the marker: a foreign or corrupt secret in
+        // our namespace must fail loudly, by name, instead of vanishing from the list.
+        let mut tokens = self
+            .batch_get(vec![Self::filter(
+                FilterNameStringType::Name,
+                [self.prefix.clone()],
+            )])
+            .await?;
+        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(tokens)
+    }
+
+    async fn delete_tokens(&self) -> Result<()> {
+        // Deleting is the one place we are conservative: only secrets that carry our marker go.
+        let names = self.owned_names().await?;
+        tracing::debug!(count = names.len(), prefix = %self.prefix, "deleting all tokens");
+        stream::iter(names)
+            .map(|name| async move { self.delete_name(&name).await })
+            .buffer_unordered(self.concurrency.get())
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>> {
+        let name = self.secret_name(id)?;
+        self.read(&name).await
+    }
+}

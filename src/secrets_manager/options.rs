@@ -1,0 +1,150 @@
+//! How a [`SecretsManagerStore`](super::SecretsManagerStore) is configured.
+
+use std::num::NonZeroUsize;
+
+use aws_sdk_secretsmanager::Client;
+
+use super::SecretsManagerStore;
+use crate::calls::CallCounter;
+use crate::error::{Error, Result};
+use crate::id::{MAX_ID_LEN, is_id_char};
+use crate::keyring::Keyring;
+
+/// The prefix used when none is set.
+pub const DEFAULT_PREFIX: &str = "zoho/oauth/";
+
+/// Secrets Manager's longest secret name (kept to, so ARNs and partial-ARN lookups stay sane).
+const MAX_NAME_LEN: usize = 256;
+
+/// What `delete_token` does to a token's secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoveryWindow {
+    /// Schedule deletion after this many days (7 to 30, as the service allows); until then an
+    /// operator can restore the secret. The store treats it as deleted at once.
+    Days(u8),
+    /// Delete without recovery (`ForceDeleteWithoutRecovery`).
+    Immediate,
+}
+
+impl Default for RecoveryWindow {
+    /// Seven days, the shortest window the service offers.
+    fn default() -> Self {
+        Self::Days(7)
+    }
+}
+
+/// Builds a [`SecretsManagerStore`]; start with [`SecretsManagerStore::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct SecretsManagerStoreBuilder {
+    client: Client,
+    keyring: Keyring,
+    prefix: String,
+    recovery_window: RecoveryWindow,
+    concurrency: NonZeroUsize,
+}
+
+impl SecretsManagerStoreBuilder {
+    pub(super) fn new(client: Client, keyring: Keyring) -> Self {
+        Self {
+            client,
+            keyring,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            recovery_window: RecoveryWindow::default(),
+            // Bulk deletes are bounded so a large store does not burst past the service's quotas.
+            concurrency: NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+
+    /// The prefix of every secret name (default `zoho/oauth/`). Stores with different prefixes never see
+    /// each other's tokens; give each test, app or environment its own.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// What deleting a token does (default: a 7-day recovery window).
+    pub fn recovery_window(mut self, window: RecoveryWindow) -> Self {
+        self.recovery_window = window;
+        self
+    }
+
+    /// How many service calls bulk operations keep in flight (default 8).
+    pub fn concurrency(mut self, concurrency: NonZeroUsize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Checks the options and builds the store.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the prefix breaks Secrets Manager's name rules or is too long to
+    /// leave room for ids, or the recovery window is outside 7 to 30 days.
+    pub fn build(self) -> Result<SecretsManagerStore> {
+        check_prefix(&self.prefix)?;
+        if let RecoveryWindow::Days(days) = self.recovery_window
+            && !(7..=30).contains(&days)
+        {
+            return Err(Error::invalid_config(format!(
+                "recovery window of {days} days is outside the 7 to 30 Secrets Manager allows; use \
+                 RecoveryWindow::Immediate to delete at once"
+            )));
+        }
+        let calls = CallCounter::default();
+        // Wrap the caller's client with our call counter; everything else (credentials, region, endpoint,
+        // retry and timeout settings) is the caller's.
+        let client = Client::from_conf(
+            self.client
+                .config()
+                .to_builder()
+                .interceptor(calls.interceptor())
+                .build(),
+        );
+        Ok(SecretsManagerStore {
+            client,
+            keyring: self.keyring,
+            prefix: self.prefix,
+            recovery_window: self.recovery_window,
+            concurrency: self.concurrency,
+            calls,
+        })
+    }
+}
+
+fn check_prefix(prefix: &str) -> Result<()> {
+    let max = MAX_NAME_LEN - MAX_ID_LEN;
+    if prefix.is_empty() || prefix.len() > max {
+        return Err(Error::invalid_config(format!(
+            "prefix must be 1 to {max} characters (it leaves room for a {MAX_ID_LEN}-character id), got {}",
+            prefix.len()
+        )));
+    }
+    if let Some(bad) = prefix.chars().find(|c| !(is_id_char(*c) || *c == '/')) {
+        return Err(Error::invalid_config(format!(
+            "prefix `{}` contains {bad:?}; Secrets Manager names allow ASCII letters, digits and /_+=.@-",
+            prefix.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_rules() {
+        for ok in ["zoho/oauth/", "a", "prod/crm-tokens/", &"p".repeat(192)] {
+            check_prefix(ok).unwrap();
+        }
+        for (bad, why) in [
+            ("", "1 to 192"),
+            (&"p".repeat(193) as &str, "1 to 192"),
+            ("zoho oauth/", "' '"),
+            ("zoho/ö/", "'ö'"),
+        ] {
+            let err = check_prefix(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
+}

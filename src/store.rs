@@ -1,0 +1,60 @@
+//! The Zoho SDK's six-operation token store contract.
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::token::OAuthToken;
+
+/// Where tokens are kept: the Zoho SDK's `TokenStore`, async.
+///
+/// The trait is object-safe, so applications can hold an `Arc<dyn TokenStore>` and swap
+/// [`MemoryStore`](crate::MemoryStore) in for tests. Absence is `Ok(None)`, never an error.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Completes a partially filled token from storage.
+    ///
+    /// Matching follows the SDK: a user name matches on the user alone; otherwise an access token given
+    /// without client credentials matches on the access token; otherwise a grant token, then a refresh
+    /// token, given with client credentials, matches a stored token with the same client id. On a match,
+    /// stored values fill the fields the caller left empty (the caller's values win).
+    ///
+    /// # Errors
+    /// A backend failure, or a stored token that cannot be read (see [`Error`](crate::Error)).
+    async fn find_token(&self, token: &OAuthToken) -> Result<Option<OAuthToken>>;
+
+    /// Inserts or updates `token`, never duplicating it, and sets `token.id` when a new one is created.
+    ///
+    /// The stored token is matched by `token.id` when set, otherwise as in
+    /// [`find_token`](TokenStore::find_token); the matched entry is replaced by `token` as given.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`](crate::Error::InvalidToken) when the token breaks the SDK's validity rules,
+    /// has an unusable id, or names a user or id that matches nothing while carrying no grant, refresh or
+    /// access token; otherwise a backend failure.
+    async fn save_token(&self, token: &mut OAuthToken) -> Result<()>;
+
+    /// Removes the token with this id. Removing an absent token succeeds.
+    ///
+    /// # Errors
+    /// An invalid id or a backend failure.
+    async fn delete_token(&self, id: &str) -> Result<()>;
+
+    /// Every token this store holds.
+    ///
+    /// # Errors
+    /// A backend failure, or any stored entry that cannot be read: it is named in the error, never
+    /// silently dropped.
+    async fn get_tokens(&self) -> Result<Vec<OAuthToken>>;
+
+    /// Removes every token this store holds, and nothing else.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn delete_tokens(&self) -> Result<()>;
+
+    /// The token with this id.
+    ///
+    /// # Errors
+    /// An invalid id, a backend failure, or a stored entry that cannot be read.
+    async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>>;
+}
