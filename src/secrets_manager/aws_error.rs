@@ -28,12 +28,15 @@ pub(crate) fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> 
 }
 
 /// The secret exists but is scheduled for deletion: the service answers `InvalidRequestException` with
-/// a message about deletion (API_GetSecretValue, API_CreateSecret, API_DeleteSecret).
+/// a message about deletion (API_GetSecretValue, API_CreateSecret, API_DeleteSecret; "marked for
+/// deletion" on AWS, "marked deleted" on LocalStack).
 pub(crate) fn is_scheduled_for_deletion<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().is_some_and(|e| {
-        e.code() == Some("InvalidRequestException")
-            && e.message().is_some_and(|m| m.contains("deletion"))
-    })
+    err.as_service_error()
+        .is_some_and(|e| is_deletion_message(e.code(), e.message()))
+}
+
+fn is_deletion_message(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("InvalidRequestException") && message.is_some_and(|m| m.contains("delet"))
 }
 
 /// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying.
@@ -77,8 +80,10 @@ impl fmt::Display for BatchEntryError {
 impl StdError for BatchEntryError {}
 
 impl BatchEntryError {
-    pub(crate) fn is_scheduled_for_deletion(&self) -> bool {
-        self.code == "InvalidRequestException" && self.message.contains("deletion")
+    /// The secret vanished or is in its recovery window since it was matched: not an error for a read.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.code == "ResourceNotFoundException"
+            || is_deletion_message(Some(&self.code), Some(&self.message))
     }
 
     pub(crate) fn into_error(self) -> Error {

@@ -1,0 +1,119 @@
+//! Shared helpers for the integration tests: LocalStack, clients, stores, fixtures.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod contract;
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::Credentials;
+use zoho_token_store::{Keyring, OAuthToken, SecretsManagerStore};
+
+/// The LocalStack endpoint, started through `localstack/up` on first use unless `AWS_ENDPOINT_URL` names
+/// one already running. `up` is idempotent and takes a lock, so every test binary shares one LocalStack.
+/// If it cannot start, every test that needs it fails with the reason: nothing is skipped.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+            return url;
+        }
+        let up = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/up");
+        let out = Command::new(up).output().unwrap_or_else(|e| {
+            panic!("cannot run {up}: {e}; LocalStack is required for these tests")
+        });
+        assert!(
+            out.status.success(),
+            "{up} failed ({}), so LocalStack is not available for these tests:\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::env::var("LOCALSTACK_PORT").unwrap_or_else(|_| "4566".to_owned());
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// A fresh client for LocalStack, with its own connection pool (as a separate process would have).
+pub async fn client() -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "zoho-token-store-tests",
+        ))
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// A prefix no other test uses, so tests run in parallel against one LocalStack.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "zts-test/{test}/{:x}{:04x}/",
+        nanos,
+        std::process::id() & 0xffff
+    )
+}
+
+/// The keyring the tests write with.
+pub fn keyring() -> Keyring {
+    Keyring::new("k1", &[0x11; 32], &[0x99; 32]).unwrap()
+}
+
+/// A store with its own prefix and an immediate-deletion policy unless the test says otherwise.
+pub async fn store(test: &str) -> SecretsManagerStore {
+    SecretsManagerStore::builder(client().await, keyring())
+        .prefix(unique_prefix(test))
+        .build()
+        .unwrap()
+}
+
+/// A complete token for `user`, with secret values that carry `tag` so tests can search for leaks.
+pub fn token_for(user: &str, tag: &str) -> OAuthToken {
+    OAuthToken::default()
+        .with_user_name(user)
+        .with_client("1000.CLIENTID", format!("client-secret-{tag}"))
+        .with_grant_token(format!("grant-{tag}"))
+        .with_refresh_token(format!("refresh-{tag}"))
+        .with_access_token(format!("access-{tag}"), 1_900_000_000_000)
+        .with_redirect_url("https://app.example.com/oauth/callback")
+        .with_api_domain("https://www.zohoapis.com")
+}
+
+/// Names of every secret under `prefix` (including those scheduled for deletion), read raw.
+pub async fn raw_names(client: &Client, prefix: &str, include_deleted: bool) -> Vec<String> {
+    use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+    let mut names = Vec::new();
+    let mut pages = client
+        .list_secrets()
+        .include_planned_deletion(include_deleted)
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values(prefix)
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for s in page.unwrap().secret_list() {
+            let name = s.name().unwrap();
+            if name.starts_with(prefix) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    names
+}
