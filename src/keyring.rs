@@ -1,21 +1,6 @@
 //! Key material: the data keys that encrypt tokens, and the separate key behind the lookup indexes.
 //!
-//! A keyring holds one or more AES-256 data keys, each with an id, and names one of them primary: every
-//! new write uses the primary key, and every key in the ring still decrypts what it wrote (the Tink
-//! rotation model). The index key is separate material, so rotating data keys never moves the indexes,
-//! and it goes through HKDF before use so it serves only as an HMAC key.
-//!
-//! # Text format
-//! For environment variables ([`Keyring::from_env`], variable `ZOHO_TOKEN_STORE_KEYS`): comma-separated
-//! `name=base64` entries, each base64 (standard alphabet, padded) encoding exactly 32 random bytes. The
-//! entry named `index` is the index key; every other entry is a data key, and the FIRST data key listed
-//! is primary:
-//!
-//! ```text
-//! index=3q2+7w...=,k2=q83vEj...=,k1=ZmFrZS...=
-//! ```
-//!
-//! [`Keyring::generate`] prints a fresh one.
+//! See [`Keyring`] for the model and the text format.
 
 use std::fmt;
 
@@ -46,6 +31,23 @@ const INDEX_ENTRY: &str = "index";
 const INDEX_HKDF_INFO: &[u8] = b"zoho-token-store/v1 lookup-index hmac-sha256";
 
 /// Data keys and the lookup-index key. `Debug` shows key ids only.
+///
+/// A keyring holds one or more AES-256 data keys, each with an id, and names one of them primary: every
+/// new write uses the primary key, and every key in the ring still decrypts what it wrote (the Tink
+/// rotation model). The index key is separate material, so rotating data keys never moves the indexes,
+/// and it goes through HKDF before use so it serves only as an HMAC key.
+///
+/// # Text format
+/// For environment variables ([`Keyring::from_env`] reads `ZOHO_TOKEN_STORE_KEYS`): comma-separated
+/// `name=base64` entries, each base64 (standard alphabet, padded) encoding exactly 32 random bytes. The
+/// entry named `index` is the index key; every other entry is a data key, and the FIRST data key listed
+/// is primary:
+///
+/// ```text
+/// index=3q2+7w...=,k2=q83vEj...=,k1=ZmFrZS...=
+/// ```
+///
+/// [`Keyring::generate`] makes a fresh one.
 #[derive(Clone)]
 pub struct Keyring {
     // (id, cipher); the first entry is primary. A handful of keys at most, so a Vec beats a map.
@@ -82,7 +84,7 @@ impl Keyring {
         Ok(self)
     }
 
-    /// Parses the [text format](self).
+    /// Parses the [text format](Keyring#text-format).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the entry that is malformed, a missing `index` entry, or a keyring
@@ -154,7 +156,7 @@ impl Keyring {
         Self::parse(&text)
     }
 
-    /// A fresh keyring in the [text format](self): a new index key and one data key with id
+    /// A fresh keyring in the [text format](Keyring#text-format): a new index key and one data key with id
     /// `primary_id`. The returned string holds key material: treat it as a secret.
     ///
     /// # Errors

@@ -50,3 +50,8 @@ pub use secrets_manager::{
 };
 pub use store::TokenStore;
 pub use token::OAuthToken;
+
+// Compiles the README's Rust examples as doctests, so the README cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
