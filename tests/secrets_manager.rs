@@ -710,3 +710,109 @@ async fn stored_value_is_the_documented_envelope_with_digest_tags() {
         );
     }
 }
+
+/// Turns the first successful response of one operation into a connection error, as if the response was
+/// lost after the service applied the write: the SDK then sends the identical request again.
+#[derive(Debug)]
+struct LoseFirstResponse {
+    operation: &'static str,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl aws_sdk_secretsmanager::config::Intercept for LoseFirstResponse {
+    fn name(&self) -> &'static str {
+        "LoseFirstResponse"
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let target = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == self.operation);
+        let succeeded = context.inner().output_or_error().is_some_and(|r| r.is_ok());
+        if target && succeeded && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let lost = ConnectorError::io("response lost (injected by the test)".into());
+            context
+                .inner_mut()
+                .set_output_or_error(Err(OrchestratorError::connector(lost)));
+        }
+        Ok(())
+    }
+}
+
+async fn store_losing_first(operation: &'static str, prefix: &str) -> SecretsManagerStore {
+    let base = client().await;
+    let lossy = aws_sdk_secretsmanager::Client::from_conf(
+        base.config()
+            .to_builder()
+            .interceptor(LoseFirstResponse {
+                operation,
+                fired: false.into(),
+            })
+            .build(),
+    );
+    SecretsManagerStore::builder(lossy, keyring())
+        .prefix(prefix)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_write_retried_after_a_lost_response_is_applied_once() {
+    let prefix = unique_prefix("idempotent");
+    let raw = client().await;
+    let versions = |name: String| {
+        let raw = raw.clone();
+        async move {
+            let out = raw
+                .list_secret_version_ids()
+                .secret_id(name)
+                .include_deprecated(true)
+                .send()
+                .await
+                .unwrap();
+            out.versions().len()
+        }
+    };
+
+    let store = store_losing_first("CreateSecret", &prefix).await;
+    let mut token = saved(&store, token_for("oscar@example.com", "o1")).await;
+    assert_eq!(
+        store.calls().count("CreateSecret"),
+        2,
+        "the create was retried"
+    );
+    let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
+    assert_eq!(raw_names(&raw, &prefix, true).await, [name.clone()]);
+    assert_eq!(
+        versions(name.clone()).await,
+        1,
+        "the retried create added nothing"
+    );
+
+    let store = store_losing_first("PutSecretValue", &prefix).await;
+    token.refresh_token = Some("refresh-o2".into());
+    store.save_token(&mut token).await.unwrap();
+    assert_eq!(
+        store.calls().count("PutSecretValue"),
+        2,
+        "the put was retried"
+    );
+    assert_eq!(
+        versions(name).await,
+        2,
+        "one create and one put, not two puts"
+    );
+    let got = store
+        .find_token(&OAuthToken::default().with_user_name("oscar@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.refresh_token.unwrap().secret(), "refresh-o2");
+}
