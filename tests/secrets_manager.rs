@@ -789,7 +789,10 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
         "the create was retried"
     );
     let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
-    assert_eq!(raw_names(&raw, &prefix, true).await, [name.clone()]);
+    assert_eq!(
+        raw_names(&raw, &prefix, true).await,
+        std::slice::from_ref(&name)
+    );
     assert_eq!(
         versions(name.clone()).await,
         1,
