@@ -106,6 +106,14 @@ fn parse<'a>(name: &str, envelope: &'a [u8]) -> Result<Parsed<'a>> {
     })
 }
 
+/// The key id an envelope names, without decrypting it.
+///
+/// # Errors
+/// [`Error::CorruptSecret`] when `envelope` is not a readable envelope.
+pub(crate) fn key_id<'a>(name: &str, envelope: &'a [u8]) -> Result<&'a str> {
+    parse(name, envelope).map(|p| p.key_id)
+}
+
 /// Decrypts an envelope read from the secret `name`.
 ///
 /// # Errors

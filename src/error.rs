@@ -56,10 +56,30 @@ pub enum Error {
         reason: String,
     },
 
+    /// The keyring could not be loaded or changed: a missing or malformed keyring secret, or a KMS key
+    /// that is missing, disabled, or not the one the keys were wrapped with.
+    #[error("key source: {reason}")]
+    KeySource {
+        /// What is wrong and how to fix it. Never contains key material.
+        reason: String,
+        /// The underlying failure, if any.
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+
+    /// A data key cannot be retired while tokens are still encrypted under it.
+    #[error("key `{key_id}` still encrypts {tokens} token(s); run reencrypt first")]
+    KeyInUse {
+        /// The key id.
+        key_id: String,
+        /// How many tokens use it.
+        tokens: usize,
+    },
+
     /// A call to AWS failed.
-    #[error("AWS Secrets Manager {operation} failed{}", if *.retryable { " (retryable)" } else { "" })]
+    #[error("AWS {operation} failed{}", if *.retryable { " (retryable)" } else { "" })]
     Backend {
-        /// The service operation, e.g. `GetSecretValue`.
+        /// The service operation, e.g. `GetSecretValue` or `kms:Decrypt`.
         operation: &'static str,
         /// Whether the failure is transient (throttling, 5xx, timeout, connection): retrying may succeed.
         retryable: bool,

@@ -53,9 +53,19 @@ impl IndexKind {
         }
     }
 
-    /// The digest stored in this index's tag for `value`.
+    /// The digest stored in this index's tag for `value`, under the current index key.
     pub(crate) fn digest(self, keyring: &Keyring, value: &str) -> String {
         hex::encode(keyring.index_digest(self.name(), value))
+    }
+
+    /// The digest under every index key the ring holds, current first: during an index-key rotation a
+    /// token is tagged under one or the other, and one filter with both values finds it either way.
+    pub(crate) fn digests(self, keyring: &Keyring, value: &str) -> Vec<String> {
+        keyring
+            .index_digests(self.name(), value)
+            .iter()
+            .map(hex::encode)
+            .collect()
     }
 }
 
@@ -74,7 +84,20 @@ pub(crate) fn tags_for(keyring: &Keyring, token: &OAuthToken) -> Vec<(String, St
 /// The id of a user's token when the caller gave none: derived from the user's index digest, so a
 /// lookup by user name can compute the secret's name and read it in one call.
 pub(crate) fn user_id(keyring: &Keyring, user_name: &str) -> String {
-    format!("u{}", &IndexKind::User.digest(keyring, user_name)[..32])
+    user_id_from(&IndexKind::User.digest(keyring, user_name))
+}
+
+/// The user ids under every index key, current first (a token keeps the id it was created with).
+pub(crate) fn user_ids(keyring: &Keyring, user_name: &str) -> Vec<String> {
+    IndexKind::User
+        .digests(keyring, user_name)
+        .iter()
+        .map(|d| user_id_from(d))
+        .collect()
+}
+
+fn user_id_from(user_digest: &str) -> String {
+    format!("u{}", &user_digest[..32])
 }
 
 #[cfg(test)]

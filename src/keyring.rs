@@ -50,9 +50,26 @@ const INDEX_HKDF_INFO: &[u8] = b"zoho-token-store/v1 lookup-index hmac-sha256";
 /// [`Keyring::generate`] makes a fresh one.
 #[derive(Clone)]
 pub struct Keyring {
-    // (id, cipher); the first entry is primary. A handful of keys at most, so a Vec beats a map.
-    keys: Vec<(String, Aes256Gcm)>,
-    index: Hmac<Sha256>,
+    // The first entry is primary. A handful of keys at most, so a Vec beats a map.
+    keys: Vec<DataKey>,
+    // The first entry is current; the others are previous index keys, still tried by lookups while
+    // an index-key rotation re-tags the store.
+    index: Vec<IndexKey>,
+}
+
+/// One AES-256 data key. The raw material is kept (zeroized on drop) so the ring can be saved or
+/// wrapped by a [`KeySource`](crate::KeySource).
+#[derive(Clone)]
+struct DataKey {
+    id: String,
+    material: Zeroizing<[u8; KEY_LEN]>,
+    cipher: Aes256Gcm,
+}
+
+#[derive(Clone)]
+struct IndexKey {
+    material: Zeroizing<[u8; KEY_LEN]>,
+    mac: Hmac<Sha256>,
 }
 
 impl Keyring {
@@ -62,10 +79,9 @@ impl Keyring {
     /// [`Error::InvalidConfig`] when a key is not exactly 32 bytes or the key id is not 1 to 32 of
     /// ASCII letters, digits, `.`, `_` and `-` (or is the reserved `index`).
     pub fn new(primary_id: &str, primary_key: &[u8], index_key: &[u8]) -> Result<Self> {
-        check_key_id(primary_id)?;
         Ok(Self {
-            keys: vec![(primary_id.to_owned(), data_cipher(primary_id, primary_key)?)],
-            index: index_mac(index_key)?,
+            keys: vec![DataKey::new(primary_id, primary_key)?],
+            index: vec![IndexKey::new(index_key)?],
         })
     }
 
@@ -74,14 +90,100 @@ impl Keyring {
     /// # Errors
     /// [`Error::InvalidConfig`] for a bad key id or length, or a key id already in the ring.
     pub fn with_key(mut self, id: &str, key: &[u8]) -> Result<Self> {
-        check_key_id(id)?;
+        let key = self.fresh(id, key)?;
+        self.keys.push(key);
+        Ok(self)
+    }
+
+    /// Adds a new data key and makes it primary: every new write uses it, and the previous primary
+    /// still decrypts what it wrote. Step one of a key rotation.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bad key id or length, or a key id already in the ring.
+    pub fn with_new_primary(mut self, id: &str, key: &[u8]) -> Result<Self> {
+        let key = self.fresh(id, key)?;
+        self.keys.insert(0, key);
+        Ok(self)
+    }
+
+    /// Removes a data key that no token uses any more (see
+    /// [`SecretsManagerStore::retire_key`](crate::SecretsManagerStore::retire_key)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the key is the primary or not in the ring.
+    pub fn without_key(mut self, id: &str) -> Result<Self> {
+        if self.primary_key_id() == id {
+            return Err(Error::invalid_config(format!(
+                "key `{id}` is primary; make another key primary before retiring it"
+            )));
+        }
+        let before = self.keys.len();
+        self.keys.retain(|k| k.id != id);
+        if self.keys.len() == before {
+            return Err(Error::invalid_config(format!(
+                "key `{id}` is not in the keyring"
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Makes `index_key` the current lookup-index key and keeps the old one as previous, so lookups
+    /// find tokens tagged under either while
+    /// [`SecretsManagerStore::retag`](crate::SecretsManagerStore::retag) moves every tag to the new key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the key is not 32 bytes.
+    pub fn with_new_index_key(mut self, index_key: &[u8]) -> Result<Self> {
+        self.index.insert(0, IndexKey::new(index_key)?);
+        Ok(self)
+    }
+
+    /// Drops every previous index key: the last step of an index-key rotation, once the store is
+    /// re-tagged.
+    pub fn without_previous_index_keys(mut self) -> Self {
+        self.index.truncate(1);
+        self
+    }
+
+    /// How many index keys the ring holds (1 unless an index-key rotation is under way).
+    pub fn index_key_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The keyring in the [text format](Keyring#text-format). It holds key material: treat it as a
+    /// secret.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let index =
+            (self.index.iter()).map(|k| format!("{INDEX_ENTRY}={}", BASE64.encode(*k.material)));
+        let keys = (self.keys.iter()).map(|k| format!("{}={}", k.id, BASE64.encode(*k.material)));
+        Zeroizing::new(index.chain(keys).collect::<Vec<_>>().join(","))
+    }
+
+    /// Builds a ring from raw material: index keys current first, data keys primary first.
+    pub(crate) fn from_material(index: &[&[u8]], keys: &[(&str, &[u8])]) -> Result<Self> {
+        let (Some((current, previous)), Some(((primary_id, primary), older))) =
+            (index.split_first(), keys.split_first())
+        else {
+            return Err(Error::invalid_config(
+                "a keyring needs an index key and at least one data key",
+            ));
+        };
+        let mut ring = Self::new(primary_id, primary, current)?;
+        for key in previous {
+            ring.index.push(IndexKey::new(key)?);
+        }
+        older
+            .iter()
+            .try_fold(ring, |ring, (id, key)| ring.with_key(id, key))
+    }
+
+    fn fresh(&self, id: &str, key: &[u8]) -> Result<DataKey> {
         if self.cipher(id).is_some() {
             return Err(Error::invalid_config(format!(
                 "key id `{id}` appears twice in the keyring"
             )));
         }
-        self.keys.push((id.to_owned(), data_cipher(id, key)?));
-        Ok(self)
+        DataKey::new(id, key)
     }
 
     /// Parses the [text format](Keyring#text-format).
@@ -90,7 +192,7 @@ impl Keyring {
     /// [`Error::InvalidConfig`] naming the entry that is malformed, a missing `index` entry, or a keyring
     /// with no data key. Key material never appears in the message.
     pub fn parse(text: &str) -> Result<Self> {
-        let mut index: Option<Zeroizing<Vec<u8>>> = None;
+        let mut index: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         let mut data: Vec<(&str, Zeroizing<Vec<u8>>)> = Vec::new();
         for (n, entry) in text
             .split(',')
@@ -111,28 +213,24 @@ impl Keyring {
                 ))
             })?);
             if name == INDEX_ENTRY {
-                if index.replace(bytes).is_some() {
-                    return Err(Error::invalid_config(
-                        "keyring has two `index` entries; keep one",
-                    ));
-                }
+                index.push(bytes);
             } else {
                 data.push((name, bytes));
             }
         }
-        let index = index.ok_or_else(|| {
-            Error::invalid_config(
+        if index.is_empty() {
+            return Err(Error::invalid_config(
                 "keyring has no `index=` entry; add the lookup-index key (see Keyring::generate)",
-            )
-        })?;
-        let mut data = data.into_iter();
-        let (primary_id, primary_key) = data.next().ok_or_else(|| {
-            Error::invalid_config("keyring has no data key; add an entry such as k1=<base64>")
-        })?;
-        data.try_fold(
-            Self::new(primary_id, &primary_key, &index)?,
-            |ring, (id, key)| ring.with_key(id, &key),
-        )
+            ));
+        }
+        if data.is_empty() {
+            return Err(Error::invalid_config(
+                "keyring has no data key; add an entry such as k1=<base64>",
+            ));
+        }
+        let index: Vec<&[u8]> = index.iter().map(|k| k.as_slice()).collect();
+        let data: Vec<(&str, &[u8])> = data.iter().map(|(id, k)| (*id, k.as_slice())).collect();
+        Self::from_material(&index, &data)
     }
 
     /// Reads the keyring from the `ZOHO_TOKEN_STORE_KEYS` environment variable.
@@ -172,31 +270,31 @@ impl Keyring {
 
     /// The id of the key every new write uses.
     pub fn primary_key_id(&self) -> &str {
-        &self.keys[0].0
+        &self.keys[0].id
     }
 
     /// Every key id in the ring, primary first.
     pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|(id, _)| id.as_str())
+        self.keys.iter().map(|k| k.id.as_str())
     }
 
     pub(crate) fn primary(&self) -> (&str, &Aes256Gcm) {
-        let (id, cipher) = &self.keys[0];
-        (id, cipher)
+        (&self.keys[0].id, &self.keys[0].cipher)
     }
 
     pub(crate) fn cipher(&self, id: &str) -> Option<&Aes256Gcm> {
-        self.keys.iter().find(|(k, _)| k == id).map(|(_, c)| c)
+        self.keys.iter().find(|k| k.id == id).map(|k| &k.cipher)
     }
 
-    /// HMAC-SHA256 under the index key of `domain`, a zero byte, and `value`. The domain keeps the
-    /// indexes apart: a refresh token and a user name with the same text never share a digest.
+    /// HMAC-SHA256 under the current index key of `domain`, a zero byte, and `value`. The domain keeps
+    /// the indexes apart: a refresh token and a user name with the same text never share a digest.
     pub(crate) fn index_digest(&self, domain: &str, value: &str) -> [u8; 32] {
-        let mut mac = self.index.clone();
-        mac.update(domain.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        mac.finalize().into_bytes().into()
+        self.index[0].digest(domain, value)
+    }
+
+    /// The same digest under every index key, current first (lookups during an index-key rotation).
+    pub(crate) fn index_digests(&self, domain: &str, value: &str) -> Vec<[u8; 32]> {
+        self.index.iter().map(|k| k.digest(domain, value)).collect()
     }
 }
 
@@ -234,30 +332,49 @@ fn check_key_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_len(what: &str, key: &[u8]) -> Result<()> {
-    if key.len() != KEY_LEN {
-        return Err(Error::invalid_config(format!(
+fn material(what: &str, key: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    let array: [u8; KEY_LEN] = key.try_into().map_err(|_| {
+        Error::invalid_config(format!(
             "{what} must be exactly {KEY_LEN} bytes, got {}",
             key.len()
-        )));
+        ))
+    })?;
+    Ok(Zeroizing::new(array))
+}
+
+impl DataKey {
+    fn new(id: &str, key: &[u8]) -> Result<Self> {
+        check_key_id(id)?;
+        let material = material(&format!("data key `{id}`"), key)?;
+        let cipher = Aes256Gcm::new_from_slice(&*material)
+            .map_err(|_| Error::invalid_config("data key has the wrong length"))?;
+        Ok(Self {
+            id: id.to_owned(),
+            material,
+            cipher,
+        })
     }
-    Ok(())
 }
 
-fn data_cipher(id: &str, key: &[u8]) -> Result<Aes256Gcm> {
-    check_len(&format!("data key `{id}`"), key)?;
-    Aes256Gcm::new_from_slice(key)
-        .map_err(|_| Error::invalid_config("data key has the wrong length"))
-}
+impl IndexKey {
+    fn new(key: &[u8]) -> Result<Self> {
+        let material = material("the index key", key)?;
+        let mut derived = Zeroizing::new([0u8; KEY_LEN]);
+        Hkdf::<Sha256>::new(None, &*material)
+            .expand(INDEX_HKDF_INFO, &mut *derived)
+            .map_err(|_| Error::invalid_config("index key derivation failed"))?;
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&*derived)
+            .map_err(|_| Error::invalid_config("index key derivation failed"))?;
+        Ok(Self { material, mac })
+    }
 
-fn index_mac(index_key: &[u8]) -> Result<Hmac<Sha256>> {
-    check_len("the index key", index_key)?;
-    let mut derived = Zeroizing::new([0u8; KEY_LEN]);
-    Hkdf::<Sha256>::new(None, index_key)
-        .expand(INDEX_HKDF_INFO, &mut *derived)
-        .map_err(|_| Error::invalid_config("index key derivation failed"))?;
-    <Hmac<Sha256> as Mac>::new_from_slice(&*derived)
-        .map_err(|_| Error::invalid_config("index key derivation failed"))
+    fn digest(&self, domain: &str, value: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 #[cfg(test)]
@@ -320,10 +437,6 @@ mod tests {
                 format!("index={secret_b64},bad id={secret_b64}"),
                 "must be 1 to 32",
             ),
-            (
-                format!("index={secret_b64},index={secret_b64},k1={secret_b64}"),
-                "two `index`",
-            ),
         ];
         for (text, want) in cases {
             let err = Keyring::parse(&text).unwrap_err().to_string();
@@ -333,6 +446,47 @@ mod tests {
                 "key material leaked: {err}"
             );
         }
+    }
+
+    #[test]
+    fn rotation_steps_keep_old_keys_readable_and_round_trip_as_text() {
+        let ring = Keyring::new("k1", &K1, &IDX).unwrap();
+        let rotated = ring
+            .clone()
+            .with_new_primary("k2", &[2; 32])
+            .unwrap()
+            .with_new_index_key(&[8; 32])
+            .unwrap();
+        assert_eq!(rotated.key_ids().collect::<Vec<_>>(), ["k2", "k1"]);
+        assert_eq!(rotated.index_key_count(), 2);
+        let digests = rotated.index_digests("user", "a");
+        assert_eq!(
+            digests[1],
+            ring.index_digest("user", "a"),
+            "the previous index key still computes"
+        );
+        assert_ne!(digests[0], digests[1]);
+
+        let reparsed = Keyring::parse(&rotated.to_text()).unwrap();
+        assert_eq!(reparsed.key_ids().collect::<Vec<_>>(), ["k2", "k1"]);
+        assert_eq!(reparsed.index_digests("user", "a"), digests);
+
+        let err = rotated.clone().without_key("k2").unwrap_err().to_string();
+        assert!(err.contains("is primary"), "{err}");
+        let retired = rotated
+            .without_key("k1")
+            .unwrap()
+            .without_previous_index_keys();
+        assert_eq!(retired.key_ids().collect::<Vec<_>>(), ["k2"]);
+        assert_eq!(retired.index_key_count(), 1);
+        assert!(retired.clone().without_key("k1").is_err());
+        assert!(
+            retired
+                .with_new_primary("k2", &[3; 32])
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
     }
 
     #[test]

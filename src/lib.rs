@@ -31,10 +31,12 @@ mod envelope;
 mod error;
 mod id;
 mod index;
+mod key_source;
 mod keyring;
 mod lookup;
 mod memory;
 mod secret;
+mod secret_key_source;
 mod secrets_manager;
 mod store;
 mod token;
@@ -42,11 +44,14 @@ mod token;
 pub use aws_sdk_secretsmanager;
 pub use calls::CallCounter;
 pub use error::{Error, Result};
+pub use key_source::KeySource;
 pub use keyring::{KEY_LEN, KEYS_ENV_VAR, Keyring, MAX_KEY_ID_LEN};
 pub use memory::MemoryStore;
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
+pub use secret_key_source::SecretKeySource;
 pub use secrets_manager::{
-    DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStore, SecretsManagerStoreBuilder,
+    BulkOptions, BulkReport, DEFAULT_PREFIX, Progress, RecoveryWindow, SecretsManagerStore,
+    SecretsManagerStoreBuilder,
 };
 pub use store::TokenStore;
 pub use token::OAuthToken;

@@ -13,10 +13,13 @@
 //! | `get_tokens` | ceil(N / 20) `BatchGetSecretValue` |
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
 
-mod aws_error;
+pub(crate) mod aws_error;
 mod options;
+mod rotation;
+pub(crate) mod versions;
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -26,15 +29,16 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
-use sha2::{Digest, Sha256};
 
 pub use options::{DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder};
+pub use rotation::{BulkOptions, BulkReport, Progress};
 
 use crate::calls::CallCounter;
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::id;
 use crate::index::{self, IndexKind};
+use crate::key_source::KeySource;
 use crate::keyring::Keyring;
 use crate::lookup::{Lookup, check_insertable};
 use crate::store::TokenStore;
@@ -50,7 +54,7 @@ const LIST_MAX: i32 = 100;
 /// Tokens as encrypted secrets in AWS Secrets Manager.
 ///
 /// Built from an injected client (so credentials, region, endpoint and retries are the application's)
-/// and a [`Keyring`]:
+/// and a [`KeySource`], such as a [`Keyring`]:
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -65,7 +69,7 @@ const LIST_MAX: i32 = 100;
 #[derive(Debug)]
 pub struct SecretsManagerStore {
     client: Client,
-    keyring: Keyring,
+    keys: Arc<dyn KeySource>,
     prefix: String,
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
@@ -82,10 +86,46 @@ enum State {
     Deleted(Vec<(String, String)>),
 }
 
+/// A secret's value as read, before decryption.
+pub(crate) struct Raw {
+    pub(crate) name: String,
+    /// The version that holds `AWSCURRENT`, for compare-and-swap writes.
+    pub(crate) version_id: Option<String>,
+    pub(crate) envelope: Vec<u8>,
+}
+
+impl Raw {
+    /// The envelope in a secret's value: base64 in `SecretString` as this crate writes it, or raw in
+    /// `SecretBinary`.
+    fn new(
+        name: &str,
+        version_id: Option<&str>,
+        string: Option<&str>,
+        binary: Option<&Blob>,
+    ) -> Result<Self> {
+        let envelope = match (string, binary) {
+            (Some(text), _) => BASE64
+                .decode(text)
+                .map_err(|_| Error::corrupt(name, "its SecretString is not a base64 envelope"))?,
+            (None, Some(blob)) => blob.as_ref().to_vec(),
+            (None, None) => return Err(Error::corrupt(name, "it has no value")),
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            version_id: version_id.map(str::to_owned),
+            envelope,
+        })
+    }
+
+    pub(crate) fn key_id(&self) -> Result<&str> {
+        envelope::key_id(&self.name, &self.envelope)
+    }
+}
+
 impl SecretsManagerStore {
     /// Starts a builder with the default options (prefix `zoho/oauth/`, 7-day recovery window).
-    pub fn builder(client: Client, keyring: Keyring) -> SecretsManagerStoreBuilder {
-        SecretsManagerStoreBuilder::new(client, keyring)
+    pub fn builder(client: Client, keys: impl KeySource + 'static) -> SecretsManagerStoreBuilder {
+        SecretsManagerStoreBuilder::new(client, Arc::new(keys))
     }
 
     /// The prefix of every secret name this store uses.
@@ -125,15 +165,19 @@ impl SecretsManagerStore {
             .build()
     }
 
+    fn prefix_filter(&self) -> Filter {
+        Self::filter(FilterNameStringType::Name, [self.prefix.clone()])
+    }
+
     // ---- encoding ----------------------------------------------------------------------------------
 
-    /// The secret value for `token`: its envelope, base64-encoded.
+    /// The secret value for `token`: its envelope under the primary key, base64-encoded.
     ///
     /// Kept as `SecretString` rather than `SecretBinary`: the bytes are the same envelope either way (the
     /// service's JSON API carries binary as base64 too), and LocalStack 4.10, which the tests run on,
     /// cannot return binary values from `BatchGetSecretValue` nor keep them intact through `PutSecretValue`.
-    fn encrypt(&self, name: &str, token: &OAuthToken) -> Result<String> {
-        let value = BASE64.encode(envelope::seal(&self.keyring, name, &token.to_json()));
+    fn encrypt(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<String> {
+        let value = BASE64.encode(envelope::seal(ring, name, &token.to_json()));
         if value.len() > MAX_VALUE_LEN {
             return Err(Error::invalid_token(format!(
                 "encrypted token is {} bytes; Secrets Manager holds at most {MAX_VALUE_LEN}: shorten its fields",
@@ -143,71 +187,86 @@ impl SecretsManagerStore {
         Ok(value)
     }
 
-    fn decrypt(&self, name: &str, value: &[u8]) -> Result<OAuthToken> {
-        let json = envelope::open(&self.keyring, name, value)?;
+    /// Decrypts a raw value. When it names a key the ring lacks, the key source reloads once (another
+    /// process may have rotated keys) and `ring` becomes the fresh ring.
+    async fn decode(&self, ring: &mut Arc<Keyring>, raw: &Raw) -> Result<OAuthToken> {
+        let key_id = raw.key_id()?;
+        if ring.cipher(key_id).is_none() {
+            *ring = self.keys.reload(key_id).await?;
+        }
+        let json = envelope::open(ring, &raw.name, &raw.envelope)?;
         let mut token = OAuthToken::from_json(&json)
-            .map_err(|_| Error::corrupt(name, "decrypted value is not a token"))?;
+            .map_err(|_| Error::corrupt(&raw.name, "decrypted value is not a token"))?;
         // The name is authenticated (it is in the associated data), so the id it carries is the truth.
-        token.id = self.id_of(name).map(str::to_owned);
+        token.id = self.id_of(&raw.name).map(str::to_owned);
         Ok(token)
+    }
+
+    async fn decode_all(&self, ring: &mut Arc<Keyring>, raws: &[Raw]) -> Result<Vec<OAuthToken>> {
+        let mut tokens = Vec::with_capacity(raws.len());
+        for raw in raws {
+            tokens.push(self.decode(ring, raw).await?);
+        }
+        Ok(tokens)
     }
 
     // ---- reads -------------------------------------------------------------------------------------
 
-    /// One secret's token by name, or `None` when absent or scheduled for deletion.
-    async fn read(&self, name: &str) -> Result<Option<OAuthToken>> {
-        let out = match self.client.get_secret_value().secret_id(name).send().await {
-            Ok(out) => out,
+    /// One secret's raw value by name, or `None` when absent or scheduled for deletion.
+    async fn read_raw(&self, name: &str) -> Result<Option<Raw>> {
+        match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(out) => Raw::new(
+                name,
+                out.version_id(),
+                out.secret_string(),
+                out.secret_binary(),
+            )
+            .map(Some),
             Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) => return Err(aws_error::backend("GetSecretValue", e)),
-        };
-        self.decode(name, out.secret_string(), out.secret_binary())
-            .map(Some)
-    }
-
-    /// The token in a secret's value: the envelope, base64 in `SecretString` as this crate writes it, or
-    /// raw in `SecretBinary`.
-    fn decode(
-        &self,
-        name: &str,
-        string: Option<&str>,
-        binary: Option<&Blob>,
-    ) -> Result<OAuthToken> {
-        match (string, binary) {
-            (Some(text), _) => {
-                let envelope = BASE64.decode(text).map_err(|_| {
-                    Error::corrupt(name, "its SecretString is not a base64 envelope")
-                })?;
-                self.decrypt(name, &envelope)
-            }
-            (None, Some(blob)) => self.decrypt(name, blob.as_ref()),
-            (None, None) => Err(Error::corrupt(name, "it has no value")),
+            Err(e) => Err(aws_error::backend("GetSecretValue", e)),
         }
     }
 
-    /// Tokens whose index tags hold any of `digests`, in one `BatchGetSecretValue` (more only if over 20
-    /// match). The filter matches by prefix and does not tie a value to a tag key, so callers re-check the
-    /// decrypted token itself (see [`Lookup::best`]).
-    async fn find_by_digests(&self, digests: Vec<String>) -> Result<Vec<OAuthToken>> {
+    async fn read(&self, ring: &mut Arc<Keyring>, name: &str) -> Result<Option<OAuthToken>> {
+        match self.read_raw(name).await? {
+            Some(raw) => self.decode(ring, &raw).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every raw value under the prefix (what `get_tokens`, key usage and re-encryption read).
+    pub(crate) async fn all_raw(&self) -> Result<Vec<Raw>> {
+        self.batch_get(vec![self.prefix_filter()]).await
+    }
+
+    /// Raw values whose index tags hold any of `digests`, in one `BatchGetSecretValue` (more only if over
+    /// 20 match). The filter matches by prefix and does not tie a value to a tag key, so callers re-check
+    /// the decrypted token itself (see [`Lookup::best`]).
+    async fn find_by_digests(&self, digests: Vec<String>) -> Result<Vec<Raw>> {
         self.batch_get(vec![
-            Self::filter(FilterNameStringType::Name, [self.prefix.clone()]),
+            self.prefix_filter(),
             Self::filter(FilterNameStringType::TagValue, digests),
         ])
         .await
     }
 
-    /// Every token matching `filters`, 20 per call, skipping secrets in their recovery window.
-    async fn batch_get(&self, filters: Vec<Filter>) -> Result<Vec<OAuthToken>> {
-        if let Some(tokens) = self.batch_get_filtered(&filters).await? {
-            return Ok(tokens);
+    /// Every value matching `filters`, 20 per call, skipping secrets in their recovery window.
+    async fn batch_get(&self, filters: Vec<Filter>) -> Result<Vec<Raw>> {
+        if let Some(raws) = self.batch_get_filtered(&filters).await? {
+            return Ok(raws);
         }
         // Some backends (LocalStack 4.10) fail a whole filtered batch when one match is in its recovery
         // window, instead of reporting it in Errors[] as AWS documents. ListSecrets hides such secrets, so
         // list the matches and fetch them by name: more calls, only while deleted secrets match.
-        let names = self.list_names(filters, false).await?;
-        let pages: Vec<Vec<OAuthToken>> =
+        let names: Vec<String> = self
+            .list(filters)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let pages: Vec<Vec<Raw>> =
             stream::iter(names.chunks(BATCH_GET_MAX as usize).map(<[String]>::to_vec))
                 .map(|chunk| async move {
                     let out = self
@@ -226,8 +285,8 @@ impl SecretsManagerStore {
     }
 
     /// The filtered batch, page by page; `None` when the backend refused it over a deleted secret.
-    async fn batch_get_filtered(&self, filters: &[Filter]) -> Result<Option<Vec<OAuthToken>>> {
-        let mut tokens = Vec::new();
+    async fn batch_get_filtered(&self, filters: &[Filter]) -> Result<Option<Vec<Raw>>> {
+        let mut raws = Vec::new();
         let mut next: Option<String> = None;
         loop {
             let out = match self
@@ -243,17 +302,17 @@ impl SecretsManagerStore {
                 Err(e) if aws_error::is_scheduled_for_deletion(&e) => return Ok(None),
                 Err(e) => return Err(aws_error::backend("BatchGetSecretValue", e)),
             };
-            tokens.extend(self.collect_page(&out)?);
+            raws.extend(self.collect_page(&out)?);
             match out.next_token() {
                 Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(Some(tokens)),
+                _ => return Ok(Some(raws)),
             }
         }
     }
 
-    /// The tokens in one `BatchGetSecretValue` answer. Secrets that vanished or sit in their recovery
-    /// window are skipped; any other per-secret failure, and any value that is not our token, is an error.
-    fn collect_page(&self, out: &BatchGetSecretValueOutput) -> Result<Vec<OAuthToken>> {
+    /// The values in one `BatchGetSecretValue` answer. Secrets that vanished or sit in their recovery
+    /// window are skipped; any other per-secret failure, and any value that is not an envelope, is an error.
+    fn collect_page(&self, out: &BatchGetSecretValueOutput) -> Result<Vec<Raw>> {
         for failure in out.errors() {
             let failure = aws_error::BatchEntryError {
                 secret: failure.secret_id().unwrap_or("?").to_owned(),
@@ -269,23 +328,14 @@ impl SecretsManagerStore {
             .filter_map(|entry| entry.name().map(|name| (name, entry)))
             // A nested prefix's secret is another store's, not ours.
             .filter(|(name, _)| self.id_of(name).is_some())
-            .map(|(name, entry)| self.decode(name, entry.secret_string(), entry.secret_binary()))
+            .map(|(name, e)| Raw::new(name, e.version_id(), e.secret_string(), e.secret_binary()))
             .collect()
     }
 
     async fn describe(&self, name: &str) -> Result<State> {
         match self.client.describe_secret().secret_id(name).send().await {
             Ok(out) => {
-                let tags = out
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.key()?.to_owned(),
-                            t.value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect();
+                let tags = tag_pairs(out.tags());
                 Ok(if out.deleted_date().is_some() {
                     State::Deleted(tags)
                 } else {
@@ -298,46 +348,44 @@ impl SecretsManagerStore {
     }
 
     /// The stored token for `lookup`, by the cheapest path the contract allows.
-    async fn find(&self, lookup: &Lookup<'_>) -> Result<Option<OAuthToken>> {
+    async fn find(
+        &self,
+        ring: &mut Arc<Keyring>,
+        lookup: &Lookup<'_>,
+    ) -> Result<Option<OAuthToken>> {
         let digests = match lookup {
             Lookup::User(user) => {
-                // A token saved without an id lives at a name computed from the user: one read.
-                let derived = self.name_of(&index::user_id(&self.keyring, user));
-                if let Some(token) = self.read(&derived).await?
-                    && lookup.rank(&token).is_some()
-                {
-                    return Ok(Some(token));
+                // A token saved without an id lives at a name computed from the user: one read. (During an
+                // index-key rotation, older tokens keep the name computed under the previous key.)
+                for user_id in index::user_ids(ring, user) {
+                    if let Some(token) = self.read(ring, &self.name_of(&user_id)).await?
+                        && lookup.rank(&token).is_some()
+                    {
+                        return Ok(Some(token));
+                    }
                 }
                 // Otherwise it may have been saved under an explicit id: the user index finds it.
-                vec![IndexKind::User.digest(&self.keyring, user)]
+                IndexKind::User.digests(ring, user)
             }
-            Lookup::Access(access) => {
-                vec![IndexKind::Access.digest(&self.keyring, access.secret())]
-            }
+            Lookup::Access(access) => IndexKind::Access.digests(ring, access.secret()),
             Lookup::Credentials { grant, refresh, .. } => {
-                // Both digests in one filter (values are OR'd); the domain-separated HMAC means a grant
+                // All digests in one filter (values are OR'd); the domain-separated HMAC means a grant
                 // digest can only ever match a grant tag. Lookup::best prefers the grant match.
-                let grant = grant.map(|g| IndexKind::Grant.digest(&self.keyring, g.secret()));
-                let refresh = refresh.map(|r| IndexKind::Refresh.digest(&self.keyring, r.secret()));
+                let grant = grant
+                    .map(|g| IndexKind::Grant.digests(ring, g.secret()))
+                    .unwrap_or_default();
+                let refresh = refresh
+                    .map(|r| IndexKind::Refresh.digests(ring, r.secret()))
+                    .unwrap_or_default();
                 grant.into_iter().chain(refresh).collect()
             }
         };
-        let candidates = self.find_by_digests(digests).await?;
+        let raws = self.find_by_digests(digests).await?;
+        let candidates = self.decode_all(ring, &raws).await?;
         Ok(lookup.best(&candidates).cloned())
     }
 
     // ---- writes ------------------------------------------------------------------------------------
-
-    /// A `ClientRequestToken` derived from what is written, so a retry of the same write is a no-op on the
-    /// service and a different write can never be mistaken for it (API_PutSecretValue: 32 to 64 chars).
-    fn request_token(name: &str, value: &str) -> String {
-        let digest = Sha256::new()
-            .chain_update(name.as_bytes())
-            .chain_update([0])
-            .chain_update(value)
-            .finalize();
-        hex::encode(digest)
-    }
 
     async fn create(
         &self,
@@ -349,7 +397,7 @@ impl SecretsManagerStore {
             .client
             .create_secret()
             .name(name)
-            .client_request_token(Self::request_token(name, &value))
+            .client_request_token(versions::request_token(name, &value))
             .secret_string(value)
             .set_tags(Some(
                 tags.iter()
@@ -370,7 +418,7 @@ impl SecretsManagerStore {
         self.client
             .put_secret_value()
             .secret_id(name)
-            .client_request_token(Self::request_token(name, &value))
+            .client_request_token(versions::request_token(name, &value))
             .secret_string(value)
             .send()
             .await
@@ -379,12 +427,12 @@ impl SecretsManagerStore {
     }
 
     /// Brings a secret's tags from `current` to `wanted`, with no call when they already agree.
-    async fn retag(
+    async fn retag_secret(
         &self,
         name: &str,
         current: &[(String, String)],
         wanted: &[(String, String)],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let ours =
             |k: &str| k == index::MARKER_KEY || IndexKind::ALL.iter().any(|i| i.tag_key() == k);
         let stale: Vec<String> = current
@@ -397,6 +445,7 @@ impl SecretsManagerStore {
             .filter(|w| !current.contains(w))
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
+        let any = !changed.is_empty() || !stale.is_empty();
         if !changed.is_empty() {
             self.client
                 .tag_resource()
@@ -415,15 +464,21 @@ impl SecretsManagerStore {
                 .await
                 .map_err(|e| aws_error::backend("UntagResource", e))?;
         }
-        Ok(())
+        Ok(any)
     }
 
     /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
     /// its recovery window and update it. The value is written before the tags, so a failure between the
     /// two leaves the right token readable by id and user (and the next save repairs the tags).
-    async fn write(&self, name: &str, token: &OAuthToken, mut state: State) -> Result<()> {
-        let wanted = index::tags_for(&self.keyring, token);
-        let value = self.encrypt(name, token)?;
+    async fn write(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        mut state: State,
+    ) -> Result<()> {
+        let wanted = index::tags_for(ring, token);
+        let value = self.encrypt(ring, name, token)?;
         for _ in 0..3 {
             match state {
                 State::Absent => match self.create(name, value.clone(), &wanted).await? {
@@ -445,7 +500,7 @@ impl SecretsManagerStore {
                 }
                 State::Live(tags) => {
                     self.put(name, value).await?;
-                    return self.retag(name, &tags, &wanted).await;
+                    return self.retag_secret(name, &tags, &wanted).await.map(|_| ());
                 }
             }
         }
@@ -472,10 +527,10 @@ impl SecretsManagerStore {
         }
     }
 
-    /// Names of the live secrets matching `filters` that are this store's (under the prefix, with a
-    /// valid id), and with `require_marker`, only those carrying the marker tag.
-    async fn list_names(&self, filters: Vec<Filter>, require_marker: bool) -> Result<Vec<String>> {
-        let mut names = Vec::new();
+    /// Live secrets matching `filters` that are this store's (under the prefix, with a valid id), with
+    /// their tags, 100 per `ListSecrets` call.
+    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<(String, Vec<(String, String)>)>> {
+        let mut found = Vec::new();
         let mut next: Option<String> = None;
         loop {
             let out = self
@@ -488,24 +543,41 @@ impl SecretsManagerStore {
                 .await
                 .map_err(|e| aws_error::backend("ListSecrets", e))?;
             for secret in out.secret_list() {
-                let marked = || {
-                    secret.tags().iter().any(|t| {
-                        t.key() == Some(index::MARKER_KEY) && t.value() == Some(index::MARKER_VALUE)
-                    })
-                };
                 if let Some(name) = secret.name()
                     && self.id_of(name).is_some()
-                    && (!require_marker || marked())
                 {
-                    names.push(name.to_owned());
+                    found.push((name.to_owned(), tag_pairs(secret.tags())));
                 }
             }
             match out.next_token() {
                 Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(names),
+                _ => return Ok(found),
             }
         }
     }
+
+    /// This store's own secrets (carrying the marker tag), with their tags.
+    async fn list_owned(&self) -> Result<Vec<(String, Vec<(String, String)>)>> {
+        let filters = vec![
+            self.prefix_filter(),
+            Self::filter(FilterNameStringType::TagKey, [index::MARKER_KEY.to_owned()]),
+        ];
+        let mut owned = self.list(filters).await?;
+        let marker = (index::MARKER_KEY.to_owned(), index::MARKER_VALUE.to_owned());
+        owned.retain(|(_, tags)| tags.contains(&marker));
+        Ok(owned)
+    }
+}
+
+fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
 }
 
 enum CreateOutcome {
@@ -521,7 +593,8 @@ impl TokenStore for SecretsManagerStore {
         let Some(lookup) = Lookup::for_token(&query) else {
             return Ok(None);
         };
-        let Some(stored) = self.find(&lookup).await? else {
+        let mut ring = self.keys.keyring().await?;
+        let Some(stored) = self.find(&mut ring, &lookup).await? else {
             return Ok(None);
         };
         query.fill_from(&stored);
@@ -531,6 +604,7 @@ impl TokenStore for SecretsManagerStore {
     async fn save_token(&self, token: &mut OAuthToken) -> Result<()> {
         token.normalize();
         token.validate()?;
+        let mut ring = self.keys.keyring().await?;
         let (name, state) = match (&token.id, &token.user_name) {
             (Some(given), _) => {
                 let name = self.secret_name(given)?;
@@ -538,11 +612,11 @@ impl TokenStore for SecretsManagerStore {
                 (name, state)
             }
             (None, Some(user)) => {
-                let derived = self.name_of(&index::user_id(&self.keyring, user));
+                let derived = self.name_of(&index::user_id(&ring, user));
                 match self.describe(&derived).await? {
                     State::Live(tags) => (derived, State::Live(tags)),
-                    not_live => match self.find(&Lookup::User(user)).await? {
-                        // The user's token lives under an explicit id: update that one.
+                    not_live => match self.find(&mut ring, &Lookup::User(user)).await? {
+                        // The user's token lives under another id: update that one.
                         Some(found) => {
                             let name = self.name_of(found.id.as_deref().unwrap_or_default());
                             let state = self.describe(&name).await?;
@@ -554,7 +628,7 @@ impl TokenStore for SecretsManagerStore {
             }
             (None, None) => {
                 let found = match Lookup::for_token(token) {
-                    Some(lookup) => self.find(&lookup).await?,
+                    Some(lookup) => self.find(&mut ring, &lookup).await?,
                     None => None,
                 };
                 match found.and_then(|f| f.id) {
@@ -572,7 +646,7 @@ impl TokenStore for SecretsManagerStore {
         }
         token.id = self.id_of(&name).map(str::to_owned);
         tracing::debug!(secret = %name, "saving token");
-        self.write(&name, token, state).await
+        self.write(&ring, &name, token, state).await
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
@@ -584,23 +658,21 @@ impl TokenStore for SecretsManagerStore {
     async fn get_tokens(&self) -> Result<Vec<OAuthToken>> {
         // Everything under the prefix, not only what carries the marker: a foreign or corrupt secret in
         // our namespace must fail loudly, by name, instead of vanishing from the list.
-        let mut tokens = self
-            .batch_get(vec![Self::filter(
-                FilterNameStringType::Name,
-                [self.prefix.clone()],
-            )])
-            .await?;
+        let raws = self.all_raw().await?;
+        let mut ring = self.keys.keyring().await?;
+        let mut tokens = self.decode_all(&mut ring, &raws).await?;
         tokens.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(tokens)
     }
 
     async fn delete_tokens(&self) -> Result<()> {
         // Deleting is the one place we are conservative: only secrets that carry our marker go.
-        let filters = vec![
-            Self::filter(FilterNameStringType::Name, [self.prefix.clone()]),
-            Self::filter(FilterNameStringType::TagKey, [index::MARKER_KEY.to_owned()]),
-        ];
-        let names = self.list_names(filters, true).await?;
+        let names: Vec<String> = self
+            .list_owned()
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         tracing::debug!(count = names.len(), prefix = %self.prefix, "deleting all tokens");
         stream::iter(names)
             .map(|name| async move { self.delete_name(&name).await })
@@ -612,6 +684,7 @@ impl TokenStore for SecretsManagerStore {
 
     async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>> {
         let name = self.secret_name(id)?;
-        self.read(&name).await
+        let mut ring = self.keys.keyring().await?;
+        self.read(&mut ring, &name).await
     }
 }

@@ -2,13 +2,15 @@
 
 use std::num::NonZeroUsize;
 
+use std::sync::Arc;
+
 use aws_sdk_secretsmanager::Client;
 
 use super::SecretsManagerStore;
 use crate::calls::CallCounter;
 use crate::error::{Error, Result};
 use crate::id::{MAX_ID_LEN, is_id_char};
-use crate::keyring::Keyring;
+use crate::key_source::KeySource;
 
 /// The prefix used when none is set.
 pub const DEFAULT_PREFIX: &str = "zoho/oauth/";
@@ -38,17 +40,17 @@ impl Default for RecoveryWindow {
 #[must_use]
 pub struct SecretsManagerStoreBuilder {
     client: Client,
-    keyring: Keyring,
+    keys: Arc<dyn KeySource>,
     prefix: String,
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
 }
 
 impl SecretsManagerStoreBuilder {
-    pub(super) fn new(client: Client, keyring: Keyring) -> Self {
+    pub(super) fn new(client: Client, keys: Arc<dyn KeySource>) -> Self {
         Self {
             client,
-            keyring,
+            keys,
             prefix: DEFAULT_PREFIX.to_owned(),
             recovery_window: RecoveryWindow::default(),
             // Bulk deletes are bounded so a large store does not burst past the service's quotas.
@@ -102,7 +104,7 @@ impl SecretsManagerStoreBuilder {
         );
         Ok(SecretsManagerStore {
             client,
-            keyring: self.keyring,
+            keys: self.keys,
             prefix: self.prefix,
             recovery_window: self.recovery_window,
             concurrency: self.concurrency,

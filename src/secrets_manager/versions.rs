@@ -1,0 +1,64 @@
+//! Writing secret versions safely: idempotent retries and compare-and-swap.
+
+use aws_sdk_secretsmanager::Client;
+use sha2::{Digest, Sha256};
+
+use super::aws_error;
+use crate::error::Result;
+
+/// The stage a compare-and-swap write parks its new version under until it is promoted.
+const PENDING_STAGE: &str = "ZTS_PENDING";
+
+/// A `ClientRequestToken` derived from what is written, so a retry of the same write is a no-op on the
+/// service and a different write can never be mistaken for it (API_PutSecretValue: 32 to 64 chars).
+pub(crate) fn request_token(name: &str, value: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(name.as_bytes())
+        .chain_update([0])
+        .chain_update(value.as_bytes())
+        .finalize();
+    hex::encode(digest)
+}
+
+/// Writes `value` as the secret's new current version only if `AWSCURRENT` is still on `expected`:
+/// the value is first stored under a private stage (leaving `AWSCURRENT` alone), then
+/// `UpdateSecretVersionStage` moves `AWSCURRENT` with `RemoveFromVersionId = expected`, which the service
+/// refuses when another writer moved it meanwhile. Returns `false` when that happened: nothing the other
+/// writer stored is overwritten.
+pub(crate) async fn put_if_current(
+    client: &Client,
+    name: &str,
+    value: String,
+    expected: &str,
+) -> Result<bool> {
+    let version = request_token(name, &value);
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .client_request_token(&version)
+        .secret_string(value)
+        .version_stages(PENDING_STAGE)
+        .send()
+        .await
+        .map_err(|e| aws_error::backend("PutSecretValue", e))?;
+    match client
+        .update_secret_version_stage()
+        .secret_id(name)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&version)
+        .remove_from_version_id(expected)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                aws_error::code(&e),
+                Some("InvalidParameterException" | "InvalidRequestException")
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws_error::backend("UpdateSecretVersionStage", e)),
+    }
+}
