@@ -117,3 +117,82 @@ pub async fn raw_names(client: &Client, prefix: &str, include_deleted: bool) -> 
     names.sort();
     names
 }
+
+/// A KMS client for LocalStack.
+pub async fn kms_client() -> aws_sdk_kms::Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "zoho-token-store-tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_kms::Client::new(&config)
+}
+
+/// A fresh symmetric KMS key on LocalStack; returns its ARN.
+pub async fn kms_key() -> String {
+    let out = kms_client()
+        .await
+        .create_key()
+        .description("zoho-token-store test key")
+        .send()
+        .await
+        .unwrap();
+    out.key_metadata().unwrap().arn().unwrap().to_owned()
+}
+
+/// An interceptor that fails every call to `operation` after the first `allowed`, before it is sent:
+/// the service "stops" in the middle of a bulk operation. The failure is not retryable.
+#[derive(Debug)]
+pub struct FailAfter {
+    pub operation: &'static str,
+    pub allowed: usize,
+    pub seen: std::sync::atomic::AtomicUsize,
+}
+
+impl FailAfter {
+    pub fn new(operation: &'static str, allowed: usize) -> Self {
+        Self {
+            operation,
+            allowed,
+            seen: 0.into(),
+        }
+    }
+}
+
+impl aws_sdk_secretsmanager::config::Intercept for FailAfter {
+    fn name(&self) -> &'static str {
+        "FailAfter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == self.operation)
+            && self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= self.allowed
+        {
+            return Err(format!("{} is unavailable (injected by the test)", self.operation).into());
+        }
+        Ok(())
+    }
+}
+
+/// A LocalStack client with `interceptor` added.
+pub async fn client_with(
+    interceptor: impl aws_sdk_secretsmanager::config::Intercept + 'static,
+) -> Client {
+    let base = client().await;
+    Client::from_conf(base.config().to_builder().interceptor(interceptor).build())
+}

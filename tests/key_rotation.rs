@@ -1,0 +1,536 @@
+//! Key sources and rotation against LocalStack (Secrets Manager and KMS).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_sdk_kms::primitives::Blob;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use common::{
+    FailAfter, client, client_with, keyring, kms_client, kms_key, token_for, unique_prefix,
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use zoho_token_store::{
+    BulkOptions, Error, KeySource, Keyring, OAuthToken, SecretKeySource, SecretsManagerStore,
+    TokenStore,
+};
+
+fn store_on(
+    client: aws_sdk_secretsmanager::Client,
+    keys: impl KeySource + 'static,
+    prefix: &str,
+) -> SecretsManagerStore {
+    SecretsManagerStore::builder(client, keys)
+        .prefix(prefix)
+        .build()
+        .unwrap()
+}
+
+fn by_user(user: &str) -> OAuthToken {
+    OAuthToken::default().with_user_name(user)
+}
+
+fn by_refresh(tag: &str) -> OAuthToken {
+    OAuthToken::default()
+        .with_client("1000.CLIENTID", "cs")
+        .with_refresh_token(format!("refresh-{tag}"))
+}
+
+fn by_access(tag: &str) -> OAuthToken {
+    OAuthToken::default().with_access_token(format!("access-{tag}"), 0)
+}
+
+/// Saves `n` users' tokens (user{i}, tags t{i}) with bounded concurrency.
+async fn seed(store: &SecretsManagerStore, n: usize) -> Vec<OAuthToken> {
+    stream::iter(0..n)
+        .map(|i| async move {
+            let mut t = token_for(&format!("user{i:03}@example.com"), &format!("t{i}"));
+            store.save_token(&mut t).await.map(|()| t)
+        })
+        .buffer_unordered(16)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+fn fast() -> BulkOptions {
+    BulkOptions::default()
+        .concurrency(NonZeroUsize::new(8).unwrap())
+        .writes_per_second(NonZeroU32::new(2_000).unwrap())
+}
+
+#[tokio::test]
+async fn kms_wrapped_keyring_round_trip_keeps_only_wrapped_keys_at_rest() {
+    let kms_arn = kms_key().await;
+    let keyring_name = format!("{}keyring", unique_prefix("kms"));
+    let prefix = unique_prefix("kms-tokens");
+    let source =
+        SecretKeySource::new(client().await, &keyring_name).with_kms(kms_client().await, &kms_arn);
+    source.create("k1").await.unwrap();
+    let store = store_on(client().await, source, &prefix);
+    let mut token = token_for("kim@example.com", "kms");
+    store.save_token(&mut token).await.unwrap();
+
+    // Another process, its own clients and cache: unwraps through KMS and reads the token.
+    let other = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name).with_kms(kms_client().await, &kms_arn),
+        &prefix,
+    );
+    let found = other
+        .find_token(&by_user("kim@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.refresh_token, token.refresh_token);
+
+    // At rest, the keyring holds KMS ciphertexts only, bound to their role by the encryption context.
+    let doc = client()
+        .await
+        .get_secret_value()
+        .secret_id(&keyring_name)
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(doc.secret_string().unwrap()).unwrap();
+    assert_eq!(doc["kms_key_id"], kms_arn.as_str());
+    let wrapped = BASE64
+        .decode(doc["keys"][0]["key"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        wrapped.len() > 32,
+        "a KMS ciphertext, not a raw 32-byte key"
+    );
+    let kms = kms_client().await;
+    let plain = kms
+        .decrypt()
+        .ciphertext_blob(Blob::new(wrapped.clone()))
+        .encryption_context("zoho-token-store", "data:k1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.plaintext().unwrap().as_ref().len(), 32);
+    let swapped = kms
+        .decrypt()
+        .ciphertext_blob(Blob::new(wrapped))
+        .encryption_context("zoho-token-store", "index")
+        .send()
+        .await;
+    assert!(swapped.is_err(), "a data key cannot pass for the index key");
+}
+
+#[tokio::test]
+async fn wrong_or_missing_kms_key_and_keyring_give_clear_errors() {
+    let keyring_name = format!("{}keyring", unique_prefix("kms-errors"));
+    let missing = SecretKeySource::new(client().await, &keyring_name)
+        .with_kms(kms_client().await, "alias/zts-no-such-key");
+    let err = missing.create("k1").await.unwrap_err();
+    assert!(
+        matches!(err, Error::KeySource { .. }) && err.to_string().contains("was not found"),
+        "{err}"
+    );
+
+    let store = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        "zts-test/none/",
+    );
+    let err = store.find_token_by_id("t1").await.unwrap_err();
+    assert!(
+        err.to_string().contains("does not exist; create it"),
+        "{err}"
+    );
+
+    let key_a = kms_key().await;
+    let key_b = kms_key().await;
+    SecretKeySource::new(client().await, &keyring_name)
+        .with_kms(kms_client().await, &key_a)
+        .create("k1")
+        .await
+        .unwrap();
+    let wrong = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name).with_kms(kms_client().await, &key_b),
+        "zts-test/none/",
+    );
+    let err = wrong.find_token_by_id("t1").await.unwrap_err();
+    assert!(
+        matches!(err, Error::KeySource { .. }) && err.to_string().contains("could not unwrap"),
+        "{err}"
+    );
+
+    let unwrapped = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        "zts-test/none/",
+    );
+    let err = unwrapped.find_token_by_id("t1").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("configure SecretKeySource::with_kms"),
+        "{err}"
+    );
+    assert!(
+        !format!("{err:?}").contains("\"key\""),
+        "no key material in errors: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_keyring_secret_rotated_by_another_instance_is_picked_up_without_restart() {
+    let keyring_name = format!("{}keyring", unique_prefix("reload"));
+    let prefix = unique_prefix("reload-tokens");
+    let admin = Arc::new(SecretKeySource::new(client().await, &keyring_name));
+    admin.create("k1").await.unwrap();
+    let writer = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+    let reader = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+
+    let mut a = token_for("amy@example.com", "a");
+    writer.save_token(&mut a).await.unwrap();
+    assert!(
+        reader
+            .find_token(&by_user("amy@example.com"))
+            .await
+            .unwrap()
+            .is_some(),
+        "reader cached k1"
+    );
+
+    // Another instance rotates; the writer process restarts with the new ring, the reader does not.
+    admin.add_primary_key("k2").await.unwrap();
+    let writer = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+    let mut b = token_for("ben@example.com", "b");
+    writer.save_token(&mut b).await.unwrap();
+    assert_eq!(
+        writer.key_usage().await.unwrap(),
+        BTreeMap::from([("k1".into(), 1), ("k2".into(), 1)])
+    );
+
+    reader.calls().reset();
+    let found = reader
+        .find_token(&by_user("ben@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.refresh_token, b.refresh_token,
+        "reader reloaded the keyring for k2"
+    );
+    // The keyring secret is read by the key source's own client; the store itself read one secret.
+    assert_eq!(reader.calls().count("GetSecretValue"), 1);
+    // The reader now writes under k2 too.
+    let mut c = token_for("cal@example.com", "c");
+    reader.save_token(&mut c).await.unwrap();
+    assert_eq!(reader.key_usage().await.unwrap().get("k2"), Some(&2));
+}
+
+#[tokio::test]
+async fn rotating_200_tokens_survives_an_outage_midway_and_resumes() {
+    let prefix = unique_prefix("rotate200");
+    let old = store_on(client().await, keyring(), &prefix);
+    let originals = seed(&old, 200).await;
+    let rotated = || keyring().with_new_primary("k2", &[0x22; 32]).unwrap();
+    let assert_all_readable = |store: SecretsManagerStore| {
+        let originals = originals.clone();
+        async move {
+            let mut all = store.get_tokens().await.unwrap();
+            all.sort_by(|a, b| a.user_name.cmp(&b.user_name));
+            let mut want = originals;
+            want.sort_by(|a, b| a.user_name.cmp(&b.user_name));
+            assert_eq!(all, want, "every token readable and unchanged");
+        }
+    };
+
+    // New writes use the new primary; old tokens still decrypt.
+    let new = store_on(client().await, rotated(), &prefix);
+    assert_all_readable(store_on(client().await, rotated(), &prefix)).await;
+
+    // The service stops accepting the stage move after 60 tokens.
+    let broken = store_on(
+        client_with(FailAfter::new("UpdateSecretVersionStage", 60)).await,
+        rotated(),
+        &prefix,
+    );
+    let err = broken.reencrypt(&fast()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Backend {
+                operation: "UpdateSecretVersionStage",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_all_readable(store_on(client().await, rotated(), &prefix)).await;
+    let usage = new.key_usage().await.unwrap();
+    assert_eq!(usage.values().sum::<usize>(), 200);
+    // In-flight writes are abandoned when the outage error ends the run, so "about 60" got through.
+    assert!(usage["k1"] > 0 && usage["k2"] >= 50, "{usage:?}");
+    let err = new.retire_key("k1").await.unwrap_err();
+    assert!(
+        matches!(err, Error::KeyInUse { ref key_id, tokens } if key_id == "k1" && tokens == usage["k1"]),
+        "{err:?}"
+    );
+
+    // Rerun: finishes the job, touching only what is left.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let report = new
+        .reencrypt(&fast().on_progress(move |p| log.lock().unwrap().push(p)))
+        .await
+        .unwrap();
+    assert_eq!(report.changed, usage["k1"]);
+    assert_eq!(report.unchanged, 200 - usage["k1"]);
+    let progress = seen.lock().unwrap();
+    assert_eq!(progress.len(), 200);
+    assert!(progress.iter().any(|p| p.done == 200 && p.total == 200));
+    assert_eq!(
+        new.key_usage().await.unwrap(),
+        BTreeMap::from([("k2".into(), 200)])
+    );
+    assert_all_readable(store_on(client().await, rotated(), &prefix)).await;
+
+    // Idempotent: a third run changes nothing. Then k1 can go.
+    assert_eq!(new.reencrypt(&fast()).await.unwrap().changed, 0);
+    let err = new.retire_key("k2").await.unwrap_err();
+    assert!(err.to_string().contains("primary"), "{err}");
+    new.retire_key("k1").await.unwrap();
+    let k2_only = Keyring::new("k2", &[0x22; 32], &[0x99; 32]).unwrap();
+    assert_all_readable(store_on(client().await, k2_only, &prefix)).await;
+}
+
+#[tokio::test]
+async fn retiring_from_a_keyring_secret_removes_the_key_only_when_unused() {
+    let keyring_name = format!("{}keyring", unique_prefix("retire"));
+    let prefix = unique_prefix("retire-tokens");
+    let admin = SecretKeySource::new(client().await, &keyring_name);
+    admin.create("k1").await.unwrap();
+    let store = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+    seed(&store, 5).await;
+    admin.add_primary_key("k2").await.unwrap();
+
+    let store = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+    assert!(matches!(
+        store.retire_key("k1").await,
+        Err(Error::KeyInUse { tokens: 5, .. })
+    ));
+    store.reencrypt(&fast()).await.unwrap();
+    store.retire_key("k1").await.unwrap();
+    let doc = client()
+        .await
+        .get_secret_value()
+        .secret_id(&keyring_name)
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(doc.secret_string().unwrap()).unwrap();
+    let ids: Vec<_> = doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["k2"]);
+    let fresh = store_on(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name),
+        &prefix,
+    );
+    assert_eq!(fresh.get_tokens().await.unwrap().len(), 5);
+}
+
+/// Runs `hook` (once) just before the first `UpdateSecretVersionStage` is sent.
+struct BeforeStageMove(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl std::fmt::Debug for BeforeStageMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeStageMove")
+    }
+}
+
+impl aws_sdk_secretsmanager::config::Intercept for BeforeStageMove {
+    fn name(&self) -> &'static str {
+        "BeforeStageMove"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == "UpdateSecretVersionStage")
+            && let Some(hook) = self.0.lock().unwrap().take()
+        {
+            hook();
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn reencryption_never_overwrites_a_save_made_meanwhile() {
+    let prefix = unique_prefix("cas");
+    let old = store_on(client().await, keyring(), &prefix);
+    let mut token = token_for("dora@example.com", "d1");
+    old.save_token(&mut token).await.unwrap();
+
+    // The application saves a refreshed token between re-encryption's read and its write.
+    let app_prefix = prefix.clone();
+    let hook: Box<dyn FnOnce() + Send> = Box::new(move || {
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let app = store_on(client().await, keyring(), &app_prefix);
+                let mut refreshed = token_for("dora@example.com", "d2");
+                app.save_token(&mut refreshed).await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+    });
+    let rotated = keyring().with_new_primary("k2", &[0x22; 32]).unwrap();
+    let store = store_on(
+        client_with(BeforeStageMove(Mutex::new(Some(hook)))).await,
+        rotated,
+        &prefix,
+    );
+    let report = store.reencrypt(&fast()).await.unwrap();
+    assert_eq!((report.changed, report.skipped), (0, 1), "{report:?}");
+
+    let found = store
+        .find_token(&by_user("dora@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.refresh_token.unwrap().secret(),
+        "refresh-d2",
+        "the application's save survived"
+    );
+    // The skipped token is still under k1; a rerun picks it up.
+    assert_eq!(store.reencrypt(&fast()).await.unwrap().changed, 1);
+    assert_eq!(
+        store.key_usage().await.unwrap(),
+        BTreeMap::from([("k2".into(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn reencryption_keeps_to_its_write_rate() {
+    let prefix = unique_prefix("rate");
+    let old = store_on(client().await, keyring(), &prefix);
+    seed(&old, 12).await;
+    let store = store_on(
+        client().await,
+        keyring().with_new_primary("k2", &[0x22; 32]).unwrap(),
+        &prefix,
+    );
+    let started = Instant::now();
+    let options = BulkOptions::default().writes_per_second(NonZeroU32::new(12).unwrap());
+    assert_eq!(store.reencrypt(&options).await.unwrap().changed, 12);
+    // 24 writes (a put and a stage move per token) at 12 per second: at least about 2 seconds.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed.as_secs_f64() >= 1.8,
+        "finished in {elapsed:?}: the write rate was not honoured"
+    );
+}
+
+#[tokio::test]
+async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
+    let prefix = unique_prefix("index-rotation");
+    let users = 30;
+    let old_ring = keyring();
+    let before = store_on(client().await, old_ring.clone(), &prefix);
+    seed(&before, users).await;
+    let lookups_all_work = |ring: Keyring, step: &'static str| {
+        let prefix = prefix.clone();
+        async move {
+            let store = store_on(client().await, ring, &prefix);
+            for i in [0, 7, 29] {
+                let user = format!("user{i:03}@example.com");
+                for (how, query) in [
+                    ("user", by_user(&user)),
+                    ("refresh", by_refresh(&format!("t{i}"))),
+                    ("access", by_access(&format!("t{i}"))),
+                ] {
+                    let found = store.find_token(&query).await.unwrap();
+                    assert_eq!(
+                        found.and_then(|t| t.user_name),
+                        Some(user.clone()),
+                        "{step}: by {how}"
+                    );
+                }
+            }
+        }
+    };
+    lookups_all_work(old_ring.clone(), "before").await;
+
+    // Step 1: a new current index key, the old one kept.
+    let both = old_ring.clone().with_new_index_key(&[0x77; 32]).unwrap();
+    lookups_all_work(both.clone(), "new key added").await;
+    let new_only = both.clone().without_previous_index_keys();
+    let premature = store_on(client().await, new_only.clone(), &prefix);
+    assert!(
+        premature
+            .find_token(&by_refresh("t7"))
+            .await
+            .unwrap()
+            .is_none(),
+        "tags are still under the old key"
+    );
+
+    // Step 2: re-tag, interrupted after 10 tokens, lookups still fine, then resumed.
+    let broken = store_on(
+        client_with(FailAfter::new("TagResource", 10)).await,
+        both.clone(),
+        &prefix,
+    );
+    assert!(broken.retag(&fast()).await.is_err());
+    lookups_all_work(both.clone(), "re-tag interrupted").await;
+    let store = store_on(client().await, both.clone(), &prefix);
+    let report = store.retag(&fast()).await.unwrap();
+    assert_eq!(report.changed + report.unchanged, users);
+    assert!(report.changed >= users - 10, "{report:?}");
+    assert_eq!(store.retag(&fast()).await.unwrap().changed, 0, "idempotent");
+
+    // Step 3: drop the old index key. Everything is found under the new one alone.
+    lookups_all_work(new_only.clone(), "old key dropped").await;
+    let store = store_on(client().await, new_only, &prefix);
+    let mut again = token_for("user007@example.com", "t7b");
+    store.save_token(&mut again).await.unwrap();
+    assert_eq!(
+        store.get_tokens().await.unwrap().len(),
+        users,
+        "saving an old user updates, never duplicates"
+    );
+}
