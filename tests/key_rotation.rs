@@ -299,7 +299,7 @@ async fn rotating_200_tokens_survives_an_outage_midway_and_resumes() {
         .unwrap();
     assert_eq!(report.changed, usage["k1"]);
     assert_eq!(report.unchanged, 200 - usage["k1"]);
-    let progress = seen.lock().unwrap();
+    let progress = seen.lock().unwrap().clone();
     assert_eq!(progress.len(), 200);
     assert!(progress.iter().any(|p| p.done == 200 && p.total == 200));
     assert_eq!(
