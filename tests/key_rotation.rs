@@ -11,9 +11,7 @@ use std::time::Instant;
 use aws_sdk_kms::primitives::Blob;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{
-    FailAfter, client, client_with, keyring, kms_client, kms_key, token_for, unique_prefix,
-};
+use common::{OnSend, client, client_with, keyring, kms_client, kms_key, token_for, unique_prefix};
 use futures::{StreamExt, TryStreamExt, stream};
 use zoho_token_store::{
     BulkOptions, Error, KeySource, Keyring, OAuthToken, SecretKeySource, SecretsManagerStore,
@@ -264,7 +262,7 @@ async fn rotating_200_tokens_survives_an_outage_midway_and_resumes() {
 
     // The service stops accepting the stage move after 60 tokens.
     let broken = store_on(
-        client_with(FailAfter::new("UpdateSecretVersionStage", 60)).await,
+        client_with(OnSend::fail_after("UpdateSecretVersionStage", 60)).await,
         rotated(),
         &prefix,
     );
@@ -365,38 +363,6 @@ async fn retiring_from_a_keyring_secret_removes_the_key_only_when_unused() {
     assert_eq!(fresh.get_tokens().await.unwrap().len(), 5);
 }
 
-/// Runs `hook` (once) just before the first `UpdateSecretVersionStage` is sent.
-struct BeforeStageMove(Mutex<Option<Box<dyn FnOnce() + Send>>>);
-
-impl std::fmt::Debug for BeforeStageMove {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BeforeStageMove")
-    }
-}
-
-impl aws_sdk_secretsmanager::config::Intercept for BeforeStageMove {
-    fn name(&self) -> &'static str {
-        "BeforeStageMove"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
-        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
-        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        use aws_smithy_runtime_api::client::orchestrator::Metadata;
-        if cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == "UpdateSecretVersionStage")
-            && let Some(hook) = self.0.lock().unwrap().take()
-        {
-            hook();
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn reencryption_never_overwrites_a_save_made_meanwhile() {
     let prefix = unique_prefix("cas");
@@ -418,11 +384,14 @@ async fn reencryption_never_overwrites_a_save_made_meanwhile() {
         .unwrap();
     });
     let rotated = keyring().with_new_primary("k2", &[0x22; 32]).unwrap();
-    let store = store_on(
-        client_with(BeforeStageMove(Mutex::new(Some(hook)))).await,
-        rotated,
-        &prefix,
-    );
+    let hook = Mutex::new(Some(hook));
+    let before_stage_move = OnSend::new("UpdateSecretVersionStage", move |_| {
+        if let Some(hook) = hook.lock().unwrap().take() {
+            hook();
+        }
+        Ok(())
+    });
+    let store = store_on(client_with(before_stage_move).await, rotated, &prefix);
     let report = store.reencrypt(&fast()).await.unwrap();
     assert_eq!((report.changed, report.skipped), (0, 1), "{report:?}");
 
@@ -511,7 +480,7 @@ async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
 
     // Step 2: re-tag, interrupted after 10 tokens, lookups still fine, then resumed.
     let broken = store_on(
-        client_with(FailAfter::new("TagResource", 10)).await,
+        client_with(OnSend::fail_after("TagResource", 10)).await,
         both.clone(),
         &prefix,
     );

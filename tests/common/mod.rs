@@ -36,9 +36,10 @@ pub fn endpoint() -> &'static str {
     })
 }
 
-/// A fresh client for LocalStack, with its own connection pool (as a separate process would have).
-pub async fn client() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// SDK configuration for LocalStack, loaded afresh (its own connection pool, as a separate process
+/// would have).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -49,8 +50,12 @@ pub async fn client() -> Client {
             "zoho-token-store-tests",
         ))
         .load()
-        .await;
-    Client::new(&config)
+        .await
+}
+
+/// A fresh Secrets Manager client for LocalStack.
+pub async fn client() -> Client {
+    Client::new(&sdk_config().await)
 }
 
 /// A prefix no other test uses, so tests run in parallel against one LocalStack.
@@ -120,19 +125,7 @@ pub async fn raw_names(client: &Client, prefix: &str, include_deleted: bool) -> 
 
 /// A KMS client for LocalStack.
 pub async fn kms_client() -> aws_sdk_kms::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "zoho-token-store-tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_kms::Client::new(&config)
+    aws_sdk_kms::Client::new(&sdk_config().await)
 }
 
 /// A fresh symmetric KMS key on LocalStack; returns its ARN.
@@ -147,28 +140,51 @@ pub async fn kms_key() -> String {
     out.key_metadata().unwrap().arn().unwrap().to_owned()
 }
 
-/// An interceptor that fails every call to `operation` after the first `allowed`, before it is sent:
-/// the service "stops" in the middle of a bulk operation. The failure is not retryable.
-#[derive(Debug)]
-pub struct FailAfter {
-    pub operation: &'static str,
-    pub allowed: usize,
-    pub seen: std::sync::atomic::AtomicUsize,
+type SendAction = Box<dyn Fn(usize) -> Result<(), String> + Send + Sync>;
+
+/// An interceptor that runs `action(n)` just before the n-th send (from 0) of `operation`; an `Err`
+/// fails that call before it reaches the service, and is not retried.
+pub struct OnSend {
+    operation: &'static str,
+    seen: std::sync::atomic::AtomicUsize,
+    action: SendAction,
 }
 
-impl FailAfter {
-    pub fn new(operation: &'static str, allowed: usize) -> Self {
+impl OnSend {
+    pub fn new(
+        operation: &'static str,
+        action: impl Fn(usize) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             operation,
-            allowed,
             seen: 0.into(),
+            action: Box::new(action),
         }
+    }
+
+    /// The service "stops" accepting `operation` after `allowed` calls.
+    pub fn fail_after(operation: &'static str, allowed: usize) -> Self {
+        Self::new(operation, move |n| {
+            if n < allowed {
+                Ok(())
+            } else {
+                Err(format!("{operation} is unavailable (injected by the test)"))
+            }
+        })
     }
 }
 
-impl aws_sdk_secretsmanager::config::Intercept for FailAfter {
+impl std::fmt::Debug for OnSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnSend")
+            .field("operation", &self.operation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl aws_sdk_secretsmanager::config::Intercept for OnSend {
     fn name(&self) -> &'static str {
-        "FailAfter"
+        "OnSend"
     }
 
     fn read_before_transmit(
@@ -181,9 +197,9 @@ impl aws_sdk_secretsmanager::config::Intercept for FailAfter {
         if cfg
             .load::<Metadata>()
             .is_some_and(|m| m.name() == self.operation)
-            && self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= self.allowed
         {
-            return Err(format!("{} is unavailable (injected by the test)", self.operation).into());
+            let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            (self.action)(n)?;
         }
         Ok(())
     }
