@@ -5,9 +5,16 @@
 //! *which* secret and key failed, never why at the byte level).
 
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::token::OAuthToken;
+
+/// A shared underlying cause (shared so one failed refresh can be handed to every waiter).
+pub type Source = Arc<dyn StdError + Send + Sync>;
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The token breaks one of the Zoho SDK's validity rules, or cannot be stored as given.
@@ -64,7 +71,7 @@ pub enum Error {
         reason: String,
         /// The underlying failure, if any.
         #[source]
-        source: Option<Box<dyn StdError + Send + Sync>>,
+        source: Option<Source>,
     },
 
     /// A data key cannot be retired while tokens are still encrypted under it.
@@ -85,7 +92,67 @@ pub enum Error {
         retryable: bool,
         /// The SDK's error.
         #[source]
-        source: Box<dyn StdError + Send + Sync>,
+        source: Source,
+    },
+
+    /// Zoho refused the grant or refresh token: invalid, already used, expired or revoked. Retrying
+    /// cannot help; the user must authorize the app again.
+    #[error("Zoho rejected the {what} ({code}); the user must authorize the app again")]
+    InvalidGrant {
+        /// `"grant token"` or `"refresh token"`.
+        what: &'static str,
+        /// Zoho's error code, e.g. `invalid_code`.
+        code: String,
+    },
+
+    /// Zoho refused the client credentials.
+    #[error(
+        "Zoho rejected the client credentials ({code}); check the client id, secret and redirect URL"
+    )]
+    InvalidClient {
+        /// Zoho's error code, e.g. `invalid_client`.
+        code: String,
+    },
+
+    /// Zoho is throttling token requests (at most 10 access tokens per refresh token per 10 minutes).
+    #[error("Zoho is throttling token requests; back off before trying again")]
+    Throttled,
+
+    /// Zoho's accounts server could not be reached or failed, after bounded retries.
+    #[error("cannot reach Zoho accounts: {reason}")]
+    ZohoUnavailable {
+        /// What failed (never a token).
+        reason: String,
+        /// The transport error, if any.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// Zoho answered something this crate does not understand.
+    #[error("unexpected answer from Zoho: {reason}")]
+    ZohoProtocol {
+        /// What was wrong with it (never its body).
+        reason: String,
+    },
+
+    /// A token was refreshed but saving it failed. The fresh token is attached so the current request
+    /// can still proceed; it is NOT persisted, so the next request refreshes again.
+    #[error("token was refreshed but could not be saved: {source}")]
+    SaveAfterRefresh {
+        /// The refreshed token.
+        token: Box<OAuthToken>,
+        /// Why saving failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Another process holds the refresh lease for this token and it did not become fresh in time.
+    #[error("waited {waited:?} for another process to refresh token `{id}`; it did not finish")]
+    RefreshTimeout {
+        /// The token id.
+        id: String,
+        /// How long this process waited.
+        waited: Duration,
     },
 }
 
@@ -109,15 +176,15 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same operation may succeed (only ever true for [`Error::Backend`]).
+    /// Whether retrying the same operation later may succeed: transient AWS failures, Zoho throttling
+    /// or unavailability, and a refresh that another process did not finish in time.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Backend {
-                retryable: true,
-                ..
-            }
-        )
+        match self {
+            Self::Backend { retryable, .. } => *retryable,
+            Self::Throttled | Self::ZohoUnavailable { .. } | Self::RefreshTimeout { .. } => true,
+            Self::SaveAfterRefresh { source, .. } => source.is_retryable(),
+            _ => false,
+        }
     }
 }
 

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 mod calls;
 mod envelope;
 mod error;
@@ -33,7 +34,9 @@ mod id;
 mod index;
 mod key_source;
 mod keyring;
+mod lease;
 mod lookup;
+mod manager;
 mod memory;
 mod secret;
 mod secret_key_source;
@@ -41,12 +44,18 @@ mod secrets_manager;
 mod store;
 mod token;
 
+pub use accounts::{AccountsClient, DataCenter, Grant};
 pub use aws_sdk_secretsmanager;
 pub use calls::CallCounter;
 pub use error::{Error, Result};
 pub use key_source::KeySource;
 pub use keyring::{KEY_LEN, KEYS_ENV_VAR, Keyring, MAX_KEY_ID_LEN};
+pub use lease::{Lease, RefreshCoordinator};
+pub use manager::{
+    DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN, RefreshDueReport, TokenManager, TokenManagerBuilder,
+};
 pub use memory::MemoryStore;
+pub use reqwest;
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::SecretKeySource;
 pub use secrets_manager::{

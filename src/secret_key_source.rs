@@ -350,11 +350,7 @@ impl SecretKeySource {
         ))
     }
 
-    fn error(
-        &self,
-        reason: impl Into<String>,
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Error {
+    fn error(&self, reason: impl Into<String>, source: Option<crate::error::Source>) -> Error {
         Error::KeySource {
             reason: reason.into(),
             source,
@@ -365,7 +361,7 @@ impl SecretKeySource {
         // serde's message names a position and the expected shape, never the key material.
         self.error(
             format!("keyring secret `{}` is not a keyring document", self.name),
-            Some(Box::new(e)),
+            Some(std::sync::Arc::new(e)),
         )
     }
 
@@ -393,7 +389,7 @@ impl SecretKeySource {
             }
             _ => return aws_error::backend(operation, e),
         };
-        self.error(reason, Some(Box::new(e)))
+        self.error(reason, Some(std::sync::Arc::new(e)))
     }
 }
 

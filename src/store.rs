@@ -1,5 +1,7 @@
 //! The Zoho SDK's six-operation token store contract.
 
+use std::fmt;
+
 use async_trait::async_trait;
 
 use crate::error::Result;
@@ -10,7 +12,7 @@ use crate::token::OAuthToken;
 /// The trait is object-safe, so applications can hold an `Arc<dyn TokenStore>` and swap
 /// [`MemoryStore`](crate::MemoryStore) in for tests. Absence is `Ok(None)`, never an error.
 #[async_trait]
-pub trait TokenStore: Send + Sync {
+pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Completes a partially filled token from storage.
     ///
     /// Matching follows the SDK: a user name matches on the user alone; otherwise an access token given

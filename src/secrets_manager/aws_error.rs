@@ -55,7 +55,7 @@ where
     Error::Backend {
         operation,
         retryable,
-        source: Box::new(err),
+        source: std::sync::Arc::new(err),
     }
 }
 
@@ -91,7 +91,7 @@ impl BatchEntryError {
         Error::Backend {
             operation: "BatchGetSecretValue",
             retryable,
-            source: Box::new(self),
+            source: std::sync::Arc::new(self),
         }
     }
 }

@@ -14,6 +14,7 @@
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
 
 pub(crate) mod aws_error;
+mod lease;
 mod options;
 mod rotation;
 pub(crate) mod versions;
@@ -507,7 +508,9 @@ impl SecretsManagerStore {
         Err(Error::Backend {
             operation: "CreateSecret",
             retryable: true,
-            source: format!("secret `{name}` kept changing state while being saved").into(),
+            source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+                format!("secret `{name}` kept changing state while being saved"),
+            )),
         })
     }
 

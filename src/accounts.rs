@@ -1,0 +1,364 @@
+//! Zoho's accounts server: grant exchange, refresh, revoke, and discovering the signed-in user.
+//!
+//! Zoho answers many errors with HTTP 200 and a JSON body such as `{"error":"invalid_code"}`, so every
+//! answer is parsed before its status is trusted. Errors come out as distinct [`Error`] variants: a bad
+//! grant or refresh token (re-authorize, never retry), bad client credentials, throttling (back off), and
+//! an unreachable or failing server (already retried a bounded number of times).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::{AccessToken, RefreshToken};
+use crate::token::OAuthToken;
+
+/// Zoho's data centres, each with its own accounts server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataCenter {
+    /// United States: `accounts.zoho.com`.
+    Us,
+    /// Europe: `accounts.zoho.eu`.
+    Eu,
+    /// India: `accounts.zoho.in`.
+    In,
+    /// Australia: `accounts.zoho.com.au`.
+    Au,
+    /// Japan: `accounts.zoho.jp`.
+    Jp,
+    /// China: `accounts.zoho.com.cn`.
+    Cn,
+    /// Canada: `accounts.zohocloud.ca`.
+    Ca,
+    /// Saudi Arabia: `accounts.zoho.sa`.
+    Sa,
+}
+
+impl DataCenter {
+    /// The accounts server's base URL.
+    pub fn accounts_url(self) -> &'static str {
+        match self {
+            Self::Us => "https://accounts.zoho.com",
+            Self::Eu => "https://accounts.zoho.eu",
+            Self::In => "https://accounts.zoho.in",
+            Self::Au => "https://accounts.zoho.com.au",
+            Self::Jp => "https://accounts.zoho.jp",
+            Self::Cn => "https://accounts.zoho.com.cn",
+            Self::Ca => "https://accounts.zohocloud.ca",
+            Self::Sa => "https://accounts.zoho.sa",
+        }
+    }
+}
+
+/// What Zoho granted: a new access token, and on grant exchange a refresh token.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Grant {
+    /// The new access token.
+    pub access_token: AccessToken,
+    /// A refresh token: present after a grant exchange, absent after a refresh (keep the old one).
+    pub refresh_token: Option<RefreshToken>,
+    /// The API domain to call with it.
+    pub api_domain: Option<String>,
+    /// How long the access token lives from now.
+    pub expires_in: Duration,
+}
+
+/// A client for one Zoho accounts server.
+#[derive(Clone, Debug)]
+pub struct AccountsClient {
+    http: reqwest::Client,
+    base: String,
+    attempts: u32,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    api_domain: Option<String>,
+    expires_in: Option<u64>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl AccountsClient {
+    /// A client for a data centre's accounts server.
+    pub fn new(data_center: DataCenter) -> Self {
+        Self::with_base_url(data_center.accounts_url())
+    }
+
+    /// A client for any accounts server (a sandbox, or a mock in tests), e.g. `http://127.0.0.1:8080`.
+    pub fn with_base_url(base_url: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            http,
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            attempts: 3,
+        }
+    }
+
+    /// Uses your own HTTP client (proxies, timeouts).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Exchanges the token's grant token (authorization code) for a refresh and access token.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] when the token lacks the grant token, client id, client secret or
+    /// redirect URL; [`Error::InvalidGrant`], [`Error::InvalidClient`], [`Error::Throttled`],
+    /// [`Error::ZohoUnavailable`] or [`Error::ZohoProtocol`] from Zoho.
+    pub async fn exchange_grant(&self, token: &OAuthToken) -> Result<Grant> {
+        let (client_id, client_secret) = credentials(token)?;
+        let code = token
+            .grant_token
+            .as_ref()
+            .ok_or_else(|| Error::invalid_token("no grant token to exchange"))?;
+        let redirect = token.redirect_url.as_deref().ok_or_else(|| {
+            Error::invalid_token("grant exchange needs the redirect URL registered for the client")
+        })?;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("redirect_uri", redirect),
+            ("code", code.secret()),
+        ];
+        self.token_call(&form, "grant token").await
+    }
+
+    /// Gets a new access token with the token's refresh token. Zoho does not return a new refresh token
+    /// here: keep the old one.
+    ///
+    /// # Errors
+    /// As [`AccountsClient::exchange_grant`], with the refresh token in place of the grant token.
+    pub async fn refresh(&self, token: &OAuthToken) -> Result<Grant> {
+        let (client_id, client_secret) = credentials(token)?;
+        let refresh = token
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::invalid_token("no refresh token to refresh with"))?;
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("refresh_token", refresh.secret()),
+        ];
+        self.token_call(&form, "refresh token").await
+    }
+
+    /// Revokes a refresh token (and the access tokens issued with it).
+    ///
+    /// # Errors
+    /// As [`AccountsClient::refresh`].
+    pub async fn revoke(&self, refresh: &RefreshToken) -> Result<()> {
+        // The token goes in the form body, not the query string, so it never lands in URL logs.
+        let url = format!("{}/oauth/v2/token/revoke", self.base);
+        let (status, body) = self.post(&url, &[("token", refresh.secret())]).await?;
+        if let Ok(parsed) = serde_json::from_str::<TokenResponse>(&body)
+            && let Some(code) = parsed.error
+        {
+            return Err(classify(
+                &code,
+                parsed.error_description.as_deref(),
+                "refresh token",
+            ));
+        }
+        if !status.is_success() {
+            return Err(Error::ZohoProtocol {
+                reason: format!("revoke answered HTTP {status}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The signed-in user's email, from `GET <api_domain>/crm/v8/users?type=CurrentUser`.
+    ///
+    /// # Errors
+    /// [`Error::ZohoUnavailable`] or [`Error::ZohoProtocol`] when the CRM API cannot answer.
+    pub async fn current_user(&self, api_domain: &str, access: &AccessToken) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Users {
+            users: Vec<User>,
+        }
+        #[derive(Deserialize)]
+        struct User {
+            email: String,
+        }
+        let url = format!("{}/crm/v8/users", api_domain.trim_end_matches('/'));
+        let response = self
+            .http
+            .get(&url)
+            .query(&[("type", "CurrentUser")])
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Zoho-oauthtoken {}", access.secret()),
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable("the CRM users API", e))?;
+        if !response.status().is_success() {
+            return Err(Error::ZohoProtocol {
+                reason: format!("users API answered HTTP {}", response.status()),
+            });
+        }
+        let users: Users = response.json().await.map_err(|_| Error::ZohoProtocol {
+            reason: "users API answered without a user list".into(),
+        })?;
+        users
+            .users
+            .into_iter()
+            .next()
+            .map(|u| u.email)
+            .ok_or_else(|| Error::ZohoProtocol {
+                reason: "users API returned no current user".into(),
+            })
+    }
+
+    async fn token_call(&self, form: &[(&str, &str)], what: &'static str) -> Result<Grant> {
+        let url = format!("{}/oauth/v2/token", self.base);
+        let (status, body) = self.post(&url, form).await?;
+        let parsed: TokenResponse =
+            serde_json::from_str(&body).map_err(|_| Error::ZohoProtocol {
+                reason: format!("token endpoint answered HTTP {status} without JSON"),
+            })?;
+        if let Some(code) = parsed.error {
+            return Err(classify(&code, parsed.error_description.as_deref(), what));
+        }
+        let (Some(access), Some(expires_in)) = (parsed.access_token, parsed.expires_in) else {
+            return Err(Error::ZohoProtocol {
+                reason: "token response lacks access_token or expires_in".into(),
+            });
+        };
+        Ok(Grant {
+            access_token: AccessToken::new(access),
+            refresh_token: parsed.refresh_token.map(RefreshToken::new),
+            api_domain: parsed.api_domain,
+            expires_in: Duration::from_secs(expires_in),
+        })
+    }
+
+    /// POSTs a form, retrying transport failures and 5xx a bounded number of times with backoff.
+    async fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<(StatusCode, String)> {
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            let outcome = self.http.post(url).form(form).send().await;
+            let retry = match outcome {
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    return Err(Error::Throttled);
+                }
+                Ok(response) if response.status().is_server_error() => Error::ZohoUnavailable {
+                    reason: format!("HTTP {}", response.status()),
+                    source: None,
+                },
+                Ok(response) => {
+                    let status = response.status();
+                    let body = response
+                        .text()
+                        .await
+                        .map_err(|e| unavailable("the token endpoint", e))?;
+                    return Ok((status, body));
+                }
+                Err(e) => unavailable("the token endpoint", e),
+            };
+            if attempt >= self.attempts {
+                return Err(retry);
+            }
+            tracing::debug!(attempt, "Zoho accounts call failed; retrying");
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+}
+
+fn credentials(token: &OAuthToken) -> Result<(&str, &str)> {
+    match (&token.client_id, &token.client_secret) {
+        (Some(id), Some(secret)) => Ok((id, secret.secret())),
+        _ => Err(Error::invalid_token(
+            "talking to Zoho needs the client id and client secret",
+        )),
+    }
+}
+
+fn unavailable(what: &str, e: reqwest::Error) -> Error {
+    // reqwest's message can include the URL; ours carry no secrets (they travel in form bodies).
+    Error::ZohoUnavailable {
+        reason: format!("{what} did not answer"),
+        source: Some(std::sync::Arc::new(e.without_url())),
+    }
+}
+
+/// Maps Zoho's error codes onto error classes (Zoho OAuth docs; throttling arrives as "Access Denied").
+fn classify(code: &str, description: Option<&str>, what: &'static str) -> Error {
+    let throttled = code.eq_ignore_ascii_case("access denied")
+        || description.is_some_and(|d| d.to_ascii_lowercase().contains("too many requests"));
+    if throttled {
+        return Error::Throttled;
+    }
+    match code {
+        "invalid_client"
+        | "invalid_client_secret"
+        | "invalid_redirect_uri"
+        | "unauthorized_client" => Error::InvalidClient {
+            code: code.to_owned(),
+        },
+        _ => Error::InvalidGrant {
+            what,
+            code: code.to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_data_center_has_its_accounts_host() {
+        let hosts: Vec<_> = [
+            DataCenter::Us,
+            DataCenter::Eu,
+            DataCenter::In,
+            DataCenter::Au,
+            DataCenter::Jp,
+            DataCenter::Cn,
+            DataCenter::Ca,
+            DataCenter::Sa,
+        ]
+        .iter()
+        .map(|dc| dc.accounts_url())
+        .collect();
+        assert_eq!(hosts[1], "https://accounts.zoho.eu");
+        assert_eq!(hosts[6], "https://accounts.zohocloud.ca");
+        assert_eq!(hosts.len(), 8);
+    }
+
+    #[test]
+    fn error_codes_map_to_classes() {
+        assert!(matches!(
+            classify("invalid_code", None, "refresh token"),
+            Error::InvalidGrant { .. }
+        ));
+        assert!(matches!(
+            classify("invalid_client", None, "grant token"),
+            Error::InvalidClient { .. }
+        ));
+        assert!(matches!(
+            classify(
+                "Access Denied",
+                Some("You have made too many requests continuously."),
+                "refresh token"
+            ),
+            Error::Throttled
+        ));
+    }
+}

@@ -1,0 +1,46 @@
+//! Coordinating refreshes across processes: a lease per token.
+//!
+//! Zoho allows at most 10 access tokens per refresh token per 10 minutes, so a fleet that refreshes the
+//! same expired token at once gets the app throttled. Before refreshing, a [`TokenManager`]
+//! (crate::TokenManager) takes the token's lease; whoever does not get it waits and re-reads the stored
+//! token, which the holder saves when done.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+
+/// A held refresh lease. Keep it until the refreshed token is saved, then release it.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    pub(crate) token_id: String,
+    pub(crate) version: String,
+}
+
+/// Cross-process mutual exclusion for refreshing one token.
+///
+/// A lease must survive a slow refresh (the holder renews it) and free itself if its holder dies (it
+/// expires after its time to live). [`SecretsManagerStore`](crate::SecretsManagerStore) implements it on
+/// Secrets Manager.
+#[async_trait]
+pub trait RefreshCoordinator: Send + Sync + fmt::Debug {
+    /// Takes the lease for token `token_id` for `ttl`, or `None` when someone else holds it.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn try_acquire(&self, token_id: &str, ttl: Duration) -> Result<Option<Lease>>;
+
+    /// Extends a held lease to `ttl` from now; `false` when it was lost (expired and taken over).
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool>;
+
+    /// Gives the lease up. Releasing a lease that was lost does nothing.
+    ///
+    /// # Errors
+    /// A backend failure.
+    async fn release(&self, lease: &Lease) -> Result<()>;
+}

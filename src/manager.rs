@@ -1,0 +1,545 @@
+//! [`TokenManager`]: the Zoho SDK's token flow over any [`TokenStore`], safe under concurrency.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::future::{BoxFuture, WeakShared};
+use futures::{FutureExt, StreamExt, stream};
+use reqwest::header::HeaderValue;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use crate::accounts::AccountsClient;
+use crate::error::{Error, Result};
+use crate::lease::{Lease, RefreshCoordinator};
+use crate::secret::AccessToken;
+use crate::store::TokenStore;
+use crate::token::OAuthToken;
+
+/// The default refresh margin: refresh when the access token has less than this left. Long enough for
+/// slow networks and clock skew, far below Zoho's one-hour lifetime.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// The longest accepted margin: a margin near the token's lifetime would refresh on every request.
+pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+
+// The map holds flights weakly: when every caller of a refresh is cancelled, the refresh itself is
+// dropped (releasing its lease) instead of lingering half-done for the next caller.
+type WeakFlight = WeakShared<BoxFuture<'static, Result<OAuthToken>>>;
+
+/// Hands out valid access tokens: looks the token up, exchanges the grant token or refreshes as the Zoho
+/// SDK does, saves, and returns it.
+///
+/// Within a process, one refresh per token is in flight at a time and every caller shares its result;
+/// an error or the cancellation of every caller clears it, so it never sticks. Across processes, give it
+/// a [`RefreshCoordinator`] (a [`SecretsManagerStore`](crate::SecretsManagerStore) is one): it takes the
+/// token's lease before refreshing and re-reads the stored token first, so a fleet hitting the same
+/// expired token makes one call to Zoho.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use zoho_token_store::{AccountsClient, DataCenter, Keyring, OAuthToken, SecretsManagerStore, TokenManager};
+///
+/// let config = aws_config::load_from_env().await;
+/// let store = Arc::new(SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::new(&config), Keyring::from_env()?).build()?);
+/// let manager = TokenManager::builder(store.clone(), AccountsClient::new(DataCenter::Us)).coordinator(store).build()?;
+/// let header = manager.authorization_header(&OAuthToken::default().with_user_name("alice@example.com")).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn TokenStore>,
+    accounts: AccountsClient,
+    coordinator: Option<Arc<dyn RefreshCoordinator>>,
+    margin: Duration,
+    lease_ttl: Duration,
+    wait_timeout: Duration,
+    discover_user: bool,
+    concurrency: NonZeroUsize,
+    inflight: SyncMutex<HashMap<String, WeakFlight>>,
+    refreshed_at: SyncMutex<HashMap<String, Instant>>,
+}
+
+/// Builds a [`TokenManager`]; start with [`TokenManager::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct TokenManagerBuilder {
+    store: Arc<dyn TokenStore>,
+    accounts: AccountsClient,
+    coordinator: Option<Arc<dyn RefreshCoordinator>>,
+    margin: Duration,
+    lease_ttl: Duration,
+    wait_timeout: Duration,
+    discover_user: bool,
+    concurrency: NonZeroUsize,
+}
+
+impl TokenManagerBuilder {
+    /// Coordinates refreshes across processes through `coordinator` (e.g. the same
+    /// [`SecretsManagerStore`](crate::SecretsManagerStore)).
+    pub fn coordinator(mut self, coordinator: Arc<dyn RefreshCoordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
+    }
+
+    /// Refresh when the access token has less than `margin` left (default 60 s, at most 15 min).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// How long a refresh lease lasts without renewal (default 30 s). The holder renews it every third
+    /// of that, so a slow refresh keeps it; a dead holder's lease frees itself after this long.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// How long to wait for another process's refresh before giving up (default 30 s).
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Do not look up the user's name (`GET /crm/v8/users?type=CurrentUser`) for new tokens saved
+    /// without one. By default the manager does, as the Zoho SDK does, so the token is findable by user.
+    pub fn without_user_discovery(mut self) -> Self {
+        self.discover_user = false;
+        self
+    }
+
+    /// How many tokens [`TokenManager::refresh_due`] refreshes at once (default 4).
+    pub fn concurrency(mut self, concurrency: NonZeroUsize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Builds the manager.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a margin above 15 minutes or a lease time to live under 3 seconds.
+    pub fn build(self) -> Result<TokenManager> {
+        if self.margin > MAX_REFRESH_MARGIN {
+            return Err(Error::invalid_config(format!(
+                "refresh margin {:?} is above {MAX_REFRESH_MARGIN:?}; a margin near the token's one-hour \
+                 life would refresh on every request",
+                self.margin
+            )));
+        }
+        if self.lease_ttl < Duration::from_secs(3) {
+            return Err(Error::invalid_config(
+                "lease time to live must be at least 3 seconds",
+            ));
+        }
+        Ok(TokenManager {
+            inner: Arc::new(Inner {
+                store: self.store,
+                accounts: self.accounts,
+                coordinator: self.coordinator,
+                margin: self.margin,
+                lease_ttl: self.lease_ttl,
+                wait_timeout: self.wait_timeout,
+                discover_user: self.discover_user,
+                concurrency: self.concurrency,
+                inflight: SyncMutex::default(),
+                refreshed_at: SyncMutex::default(),
+            }),
+        })
+    }
+}
+
+/// What [`TokenManager::refresh_due`] did.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RefreshDueReport {
+    /// Stored tokens looked at.
+    pub examined: usize,
+    /// Tokens refreshed (or found freshly refreshed by another process).
+    pub refreshed: usize,
+    /// Tokens whose refresh failed, by id, with why.
+    pub failed: Vec<(Option<String>, Error)>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl TokenManager {
+    /// Starts a builder over `store`, talking to Zoho through `accounts`.
+    pub fn builder(store: Arc<dyn TokenStore>, accounts: AccountsClient) -> TokenManagerBuilder {
+        TokenManagerBuilder {
+            store,
+            accounts,
+            coordinator: None,
+            margin: DEFAULT_REFRESH_MARGIN,
+            lease_ttl: Duration::from_secs(30),
+            wait_timeout: Duration::from_secs(30),
+            discover_user: true,
+            concurrency: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+
+    /// A token with a valid access token for `partial` (an id, user name, grant, refresh or access token
+    /// and client credentials, as the Zoho SDK takes them): found, exchanged or refreshed, and saved.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] when nothing is stored and there is no grant or refresh token to get a
+    /// token with; the Zoho errors ([`Error::InvalidGrant`], [`Error::Throttled`], ...);
+    /// [`Error::SaveAfterRefresh`] (with the fresh token) when saving failed; store failures.
+    pub async fn token(&self, partial: &OAuthToken) -> Result<OAuthToken> {
+        let token = self.inner.lookup(partial).await?;
+        if !self.inner.is_due(&token, self.inner.margin) {
+            return Ok(token);
+        }
+        self.refresh(token, self.inner.margin).await
+    }
+
+    /// The access token alone (see [`TokenManager::token`]).
+    ///
+    /// # Errors
+    /// As [`TokenManager::token`].
+    pub async fn access_token(&self, partial: &OAuthToken) -> Result<AccessToken> {
+        let token = self.token(partial).await?;
+        token.access_token.ok_or_else(|| Error::ZohoProtocol {
+            reason: "no access token after refresh".into(),
+        })
+    }
+
+    /// The `Authorization: Zoho-oauthtoken <token>` header value, marked sensitive so HTTP clients do not
+    /// log it.
+    ///
+    /// # Errors
+    /// As [`TokenManager::token`].
+    pub async fn authorization_header(&self, partial: &OAuthToken) -> Result<HeaderValue> {
+        let access = self.access_token(partial).await?;
+        let mut value = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", access.secret()))
+            .map_err(|_| Error::ZohoProtocol {
+                reason: "access token is not a valid header value".into(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    /// Revokes the token's refresh token at Zoho, then deletes the token from the store.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] when no stored token has a refresh token; Zoho or store failures.
+    pub async fn revoke(&self, partial: &OAuthToken) -> Result<()> {
+        let token = self.inner.lookup(partial).await?;
+        let refresh = token
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::invalid_token("the token has no refresh token to revoke"))?;
+        self.inner.accounts.revoke(refresh).await?;
+        if let Some(id) = &token.id {
+            self.inner.store.delete_token(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes every stored token whose access token expires within `within`, a few at a time: for a
+    /// scheduled job that keeps tokens warm so requests never wait on Zoho.
+    ///
+    /// # Errors
+    /// Listing the store failed. Per-token failures are in the report, not errors.
+    pub async fn refresh_due(&self, within: Duration) -> Result<RefreshDueReport> {
+        let tokens = self.inner.store.get_tokens().await?;
+        let examined = tokens.len();
+        let due: Vec<OAuthToken> = tokens
+            .into_iter()
+            .filter(|t| t.refresh_token.is_some() && self.inner.is_due(t, within))
+            .collect();
+        let results: Vec<(Option<String>, Result<OAuthToken>)> = stream::iter(due)
+            .map(|t| async move { (t.id.clone(), self.refresh(t, within).await) })
+            .buffer_unordered(self.inner.concurrency.get())
+            .collect()
+            .await;
+        let mut report = RefreshDueReport {
+            examined,
+            ..RefreshDueReport::default()
+        };
+        for (id, result) in results {
+            match result {
+                Ok(_) => report.refreshed += 1,
+                Err(e) => report.failed.push((id, e)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Joins the refresh in flight for this token, or starts one.
+    async fn refresh(&self, token: OAuthToken, margin: Duration) -> Result<OAuthToken> {
+        let key = flight_key(&token);
+        let flight = {
+            let mut inflight = self
+                .inner
+                .inflight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match inflight.get(&key).and_then(WeakShared::upgrade) {
+                Some(flight) => flight,
+                None => {
+                    let inner = Arc::clone(&self.inner);
+                    // Removes the entry when the refresh ends, fails, or every caller is cancelled.
+                    let done = ClearOnDrop {
+                        inner: Arc::clone(&self.inner),
+                        key: key.clone(),
+                    };
+                    let flight = async move {
+                        let _done = done;
+                        inner.refresh(token, margin).await
+                    }
+                    .boxed()
+                    .shared();
+                    if let Some(weak) = flight.downgrade() {
+                        inflight.insert(key, weak);
+                    }
+                    flight
+                }
+            }
+        };
+        flight.await
+    }
+}
+
+struct ClearOnDrop {
+    inner: Arc<Inner>,
+    key: String,
+}
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        let mut inflight = self
+            .inner
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Remove only a dead entry: a newer flight for the same token may already have replaced ours.
+        if inflight
+            .get(&self.key)
+            .is_some_and(|weak| weak.upgrade().is_none())
+        {
+            inflight.remove(&self.key);
+        }
+    }
+}
+
+/// One in-flight refresh per token: by id, else user, else a hash of the refresh or grant token (the
+/// token itself never becomes a map key).
+fn flight_key(token: &OAuthToken) -> String {
+    if let Some(id) = &token.id {
+        return format!("id:{id}");
+    }
+    if let Some(user) = &token.user_name {
+        return format!("user:{user}");
+    }
+    let secret = token
+        .refresh_token
+        .as_ref()
+        .map(|r| r.secret())
+        .or(token.grant_token.as_ref().map(|g| g.secret()))
+        .unwrap_or_default();
+    format!("h:{}", hex::encode(Sha256::digest(secret.as_bytes())))
+}
+
+impl Inner {
+    /// The stored token for `partial` (by id, else as find_token), merged with the caller's values; or the
+    /// caller's own token when nothing is stored but it can be exchanged or refreshed.
+    async fn lookup(&self, partial: &OAuthToken) -> Result<OAuthToken> {
+        let mut query = partial.clone();
+        query.normalize();
+        let stored = match &query.id {
+            Some(id) => self.store.find_token_by_id(id).await?.map(|stored| {
+                let mut merged = query.clone();
+                merged.fill_from(&stored);
+                merged
+            }),
+            None => self.store.find_token(&query).await?,
+        };
+        match stored {
+            Some(token) => Ok(token),
+            None if query.grant_token.is_some() || query.refresh_token.is_some() => Ok(query),
+            None => Err(Error::invalid_token(
+                "no stored token matches, and there is no grant or refresh token to get one; authorize the user first",
+            )),
+        }
+    }
+
+    /// Whether the token needs a refresh: no access token, or less than `margin` left. A token this
+    /// manager refreshed less than `margin` ago is used until it actually expires, so a short lifetime
+    /// from Zoho cannot start a refresh loop.
+    fn is_due(&self, token: &OAuthToken, margin: Duration) -> bool {
+        let (Some(_), Some(expires_at)) = (&token.access_token, token.expires_at_ms) else {
+            return true;
+        };
+        let now = now_ms();
+        if now >= expires_at {
+            return true;
+        }
+        if now + (margin.as_millis() as u64) < expires_at {
+            return false;
+        }
+        let recent = self
+            .refreshed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        recent
+            .get(&flight_key(token))
+            .is_none_or(|at| at.elapsed() >= margin)
+    }
+
+    async fn refresh(self: Arc<Self>, token: OAuthToken, margin: Duration) -> Result<OAuthToken> {
+        let (Some(id), Some(coordinator)) = (token.id.clone(), self.coordinator.clone()) else {
+            return self.refresh_now(token).await;
+        };
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if let Some(lease) = coordinator.try_acquire(&id, self.lease_ttl).await? {
+                let held = HeldLease {
+                    coordinator: Arc::clone(&coordinator),
+                    lease: Arc::new(Mutex::new(lease)),
+                    released: false,
+                };
+                return self.refresh_holding(token, margin, held).await;
+            }
+            if started.elapsed() >= self.wait_timeout {
+                return Err(Error::RefreshTimeout {
+                    id,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+            // The holder saves before it releases: the stored token may be fresh now.
+            if let Some(stored) = self.store.find_token_by_id(&id).await?
+                && !self.is_due(&stored, margin)
+            {
+                return Ok(stored);
+            }
+        }
+    }
+
+    async fn refresh_holding(
+        &self,
+        token: OAuthToken,
+        margin: Duration,
+        mut held: HeldLease,
+    ) -> Result<OAuthToken> {
+        let id = token.id.clone().unwrap_or_default();
+        // Re-read under the lease: another process may have refreshed just before we took it.
+        let latest = match self.store.find_token_by_id(&id).await? {
+            Some(stored) if !self.is_due(&stored, margin) => {
+                held.release().await;
+                return Ok(stored);
+            }
+            Some(stored) => stored,
+            None => token,
+        };
+        let renewing = async {
+            // Keep the lease while Zoho is slow; stop quietly if it is lost (the refresh still completes).
+            loop {
+                tokio::time::sleep(self.lease_ttl / 3).await;
+                let mut lease = held.lease.lock().await;
+                if !held
+                    .coordinator
+                    .renew(&mut lease, self.lease_ttl)
+                    .await
+                    .unwrap_or(false)
+                {
+                    tracing::warn!(token = %id, "refresh lease lost while refreshing");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        let result = tokio::select! {
+            result = self.refresh_now(latest) => result,
+            () = renewing => unreachable!("renewal loops forever"),
+        };
+        held.release().await;
+        result
+    }
+
+    /// Calls Zoho, fills in the new access token, discovers the user if needed, and saves.
+    async fn refresh_now(&self, token: OAuthToken) -> Result<OAuthToken> {
+        let grant = if token.refresh_token.is_some() {
+            self.accounts.refresh(&token).await?
+        } else {
+            self.accounts.exchange_grant(&token).await?
+        };
+        let mut fresh = token;
+        fresh.expires_at_ms = Some(now_ms() + grant.expires_in.as_millis() as u64);
+        fresh.access_token = Some(grant.access_token);
+        if let Some(refresh) = grant.refresh_token {
+            fresh.refresh_token = Some(refresh);
+        }
+        if let Some(domain) = grant.api_domain {
+            fresh.api_domain = Some(domain);
+        }
+        self.refreshed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(flight_key(&fresh), Instant::now());
+        let unsaved = |fresh: &OAuthToken, e: Error| Error::SaveAfterRefresh {
+            token: Box::new(fresh.clone()),
+            source: Box::new(e),
+        };
+        if fresh.user_name.is_none()
+            && self.discover_user
+            && let (Some(domain), Some(access)) = (&fresh.api_domain, &fresh.access_token)
+        {
+            match self.accounts.current_user(domain, access).await {
+                Ok(user) => fresh.user_name = Some(user),
+                Err(e) => return Err(unsaved(&fresh, e)),
+            }
+        }
+        let mut saved = fresh.clone();
+        match self.store.save_token(&mut saved).await {
+            Ok(()) => Ok(saved),
+            Err(e) => Err(unsaved(&fresh, e)),
+        }
+    }
+}
+
+/// A lease this process holds; released on every path, and by a spawned task if the refresh is
+/// cancelled (otherwise it would only free itself when its time to live runs out).
+struct HeldLease {
+    coordinator: Arc<dyn RefreshCoordinator>,
+    lease: Arc<Mutex<Lease>>,
+    released: bool,
+}
+
+impl HeldLease {
+    async fn release(&mut self) {
+        self.released = true;
+        let lease = self.lease.lock().await.clone();
+        if let Err(e) = self.coordinator.release(&lease).await {
+            tracing::warn!(error = %e, "could not release a refresh lease; it expires on its own");
+        }
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (coordinator, lease) = (Arc::clone(&self.coordinator), Arc::clone(&self.lease));
+            runtime.spawn(async move {
+                let lease = lease.lock().await.clone();
+                let _ = coordinator.release(&lease).await;
+            });
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! TokenManager against a mock Zoho accounts server (wiremock) and LocalStack.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use common::{client, keyring, unique_prefix};
+use serde_json::json;
+use wiremock::matchers::{body_string_contains, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use zoho_token_store::{
+    AccountsClient, Error, MemoryStore, OAuthToken, RefreshCoordinator, SecretsManagerStore,
+    TokenManager, TokenStore,
+};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Answers refreshes with `access-<n>` (n counts calls from 1), after `delay` for the first `slow` calls.
+struct Refresher {
+    calls: Arc<AtomicUsize>,
+    delay: Duration,
+    slow: usize,
+    expires_in: u64,
+    api_domain: String,
+}
+
+impl Respond for Refresher {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = json!({
+            "access_token": format!("access-{n}"),
+            "api_domain": self.api_domain,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        });
+        let template = ResponseTemplate::new(200).set_body_json(body);
+        if n <= self.slow {
+            template.set_delay(self.delay)
+        } else {
+            template
+        }
+    }
+}
+
+struct Zoho {
+    server: MockServer,
+    refreshes: Arc<AtomicUsize>,
+}
+
+impl Zoho {
+    async fn start() -> Self {
+        Self::start_with(Duration::ZERO, 0, 3600).await
+    }
+
+    async fn start_with(delay: Duration, slow: usize, expires_in: u64) -> Self {
+        let server = MockServer::start().await;
+        let refreshes = Arc::new(AtomicUsize::new(0));
+        Mock::given(method("POST"))
+            .and(path("/oauth/v2/token"))
+            .and(body_string_contains("grant_type=refresh_token"))
+            .respond_with(Refresher {
+                calls: Arc::clone(&refreshes),
+                delay,
+                slow,
+                expires_in,
+                api_domain: server.uri(),
+            })
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/crm/v8/users"))
+            .and(query_param("type", "CurrentUser"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"users": [{"email": "discovered@example.com"}]})),
+            )
+            .mount(&server)
+            .await;
+        Self { server, refreshes }
+    }
+
+    fn accounts(&self) -> AccountsClient {
+        AccountsClient::with_base_url(self.server.uri())
+    }
+
+    fn refreshes(&self) -> usize {
+        self.refreshes.load(Ordering::SeqCst)
+    }
+}
+
+/// A stored token for `user` whose access token expires `in_ms` from now (negative: already expired).
+fn stored(user: &str, in_ms: i64) -> OAuthToken {
+    OAuthToken::default()
+        .with_user_name(user)
+        .with_client("1000.CLIENTID", "client-secret")
+        .with_refresh_token("refresh-original")
+        .with_access_token("access-old", (now_ms() as i64 + in_ms) as u64)
+        .with_api_domain("https://www.zohoapis.com")
+}
+
+async fn memory_with(token: OAuthToken) -> (Arc<MemoryStore>, OAuthToken) {
+    let store = Arc::new(MemoryStore::new());
+    let mut token = token;
+    store.save_token(&mut token).await.unwrap();
+    (store, token)
+}
+
+fn by_user(user: &str) -> OAuthToken {
+    OAuthToken::default().with_user_name(user)
+}
+
+#[tokio::test]
+async fn grant_exchange_saves_the_token_and_discovers_its_user() {
+    let zoho = Zoho::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=1000.grant-xyz"))
+        .and(body_string_contains(
+            "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "access-from-grant", "refresh_token": "refresh-from-grant",
+            "api_domain": zoho.server.uri(), "token_type": "Bearer", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&zoho.server)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .build()
+        .unwrap();
+    let first_login = OAuthToken::default()
+        .with_client("1000.CLIENTID", "client-secret")
+        .with_grant_token("1000.grant-xyz")
+        .with_redirect_url("https://app.example.com/cb");
+
+    let token = manager.token(&first_login).await.unwrap();
+    assert_eq!(token.access_token.unwrap().secret(), "access-from-grant");
+    assert_eq!(
+        token.refresh_token.as_ref().unwrap().secret(),
+        "refresh-from-grant"
+    );
+    assert_eq!(token.user_name.as_deref(), Some("discovered@example.com"));
+    let saved = store
+        .find_token(&by_user("discovered@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        saved.refresh_token, token.refresh_token,
+        "saved and findable by the discovered user"
+    );
+    // The SDK's restart flow: the same grant token again finds the stored token, no second exchange.
+    assert!(manager.token(&first_login).await.is_ok());
+    let header = manager
+        .authorization_header(&by_user("discovered@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        header.to_str().unwrap(),
+        "Zoho-oauthtoken access-from-grant"
+    );
+    assert!(header.is_sensitive());
+}
+
+#[tokio::test]
+async fn refreshes_on_expiry_and_within_the_margin_and_keeps_the_refresh_token() {
+    let zoho = Zoho::start().await;
+    let (store, _) = memory_with(stored("eve@example.com", -1_000)).await;
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .build()
+        .unwrap();
+
+    let token = manager.token(&by_user("eve@example.com")).await.unwrap();
+    assert_eq!(token.access_token.unwrap().secret(), "access-1");
+    assert_eq!(
+        token.refresh_token.unwrap().secret(),
+        "refresh-original",
+        "Zoho sends no new refresh token"
+    );
+    assert!(
+        token.expires_at_ms.unwrap() > now_ms() + 3_500_000,
+        "absolute expiry stored"
+    );
+    manager.token(&by_user("eve@example.com")).await.unwrap();
+    assert_eq!(zoho.refreshes(), 1, "a fresh token is not refreshed again");
+
+    let (store, _) = memory_with(stored("fay@example.com", 30_000)).await;
+    let manager = TokenManager::builder(store, zoho.accounts())
+        .refresh_margin(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    manager.token(&by_user("fay@example.com")).await.unwrap();
+    assert_eq!(zoho.refreshes(), 2, "30 s left is within the 60 s margin");
+
+    let (store, _) = memory_with(stored("gus@example.com", 600_000)).await;
+    let manager = TokenManager::builder(store, zoho.accounts())
+        .build()
+        .unwrap();
+    let token = manager.token(&by_user("gus@example.com")).await.unwrap();
+    assert_eq!(token.access_token.unwrap().secret(), "access-old");
+    assert_eq!(zoho.refreshes(), 2, "ten minutes left: no call");
+}
+
+#[tokio::test]
+async fn a_short_lived_token_from_zoho_does_not_start_a_refresh_loop() {
+    let zoho = Zoho::start_with(Duration::ZERO, 0, 30).await;
+    let (store, _) = memory_with(stored("hal@example.com", -1)).await;
+    let manager = TokenManager::builder(store, zoho.accounts())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        manager.token(&by_user("hal@example.com")).await.unwrap();
+    }
+    assert_eq!(
+        zoho.refreshes(),
+        1,
+        "30 s left is inside the margin, but it was just refreshed"
+    );
+}
+
+#[tokio::test]
+async fn each_zoho_error_class_is_distinct() {
+    let cases = [
+        (ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_code"})), 1),
+        (ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_client"})), 1),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({
+                "error": "Access Denied",
+                "error_description": "You have made too many requests continuously. Please try again after some time.",
+                "status": "failure"
+            })),
+            1,
+        ),
+        (ResponseTemplate::new(503), 3),
+    ];
+    let mut errors = Vec::new();
+    for (response, expected_calls) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/v2/token"))
+            .respond_with(response)
+            .expect(expected_calls)
+            .mount(&server)
+            .await;
+        let (store, _) = memory_with(stored("ida@example.com", -1)).await;
+        let manager =
+            TokenManager::builder(store.clone(), AccountsClient::with_base_url(server.uri()))
+                .build()
+                .unwrap();
+        let err = manager
+            .token(&by_user("ida@example.com"))
+            .await
+            .unwrap_err();
+        let kept = store
+            .find_token(&by_user("ida@example.com"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            kept.access_token.unwrap().secret(),
+            "access-old",
+            "a failed refresh changes nothing stored"
+        );
+        server.verify().await;
+        errors.push(err);
+    }
+    assert!(
+        matches!(&errors[0], Error::InvalidGrant { code, what: "refresh token" } if code == "invalid_code"),
+        "{:?}",
+        errors[0]
+    );
+    assert!(!errors[0].is_retryable());
+    assert!(
+        matches!(&errors[1], Error::InvalidClient { .. }),
+        "{:?}",
+        errors[1]
+    );
+    assert!(
+        matches!(&errors[2], Error::Throttled) && errors[2].is_retryable(),
+        "{:?}",
+        errors[2]
+    );
+    assert!(
+        matches!(&errors[3], Error::ZohoUnavailable { .. }) && errors[3].is_retryable(),
+        "{:?}",
+        errors[3]
+    );
+
+    // Nothing listening at all: a transport failure, after the same bounded retries.
+    let (store, _) = memory_with(stored("ida@example.com", -1)).await;
+    let manager = TokenManager::builder(store, AccountsClient::with_base_url("http://127.0.0.1:9"))
+        .build()
+        .unwrap();
+    let err = manager
+        .token(&by_user("ida@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ZohoUnavailable { .. }), "{err:?}");
+    assert!(
+        !format!("{err} {err:?}").contains("refresh-original"),
+        "no token in errors"
+    );
+}
+
+#[tokio::test]
+async fn one_refresh_in_flight_per_token_within_a_process() {
+    let zoho = Zoho::start_with(Duration::from_millis(300), 1, 3600).await;
+    let (store, _) = memory_with(stored("jan@example.com", -1)).await;
+    let manager = TokenManager::builder(store, zoho.accounts())
+        .build()
+        .unwrap();
+    let query = by_user("jan@example.com");
+    let results = futures::future::join_all((0..16).map(|_| manager.token(&query))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().unwrap().access_token.as_ref().unwrap().secret() == "access-1")
+    );
+    assert_eq!(zoho.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn eight_processes_hitting_one_expired_token_make_one_call_to_zoho() {
+    let zoho = Zoho::start_with(Duration::from_millis(800), 1, 3600).await;
+    let prefix = unique_prefix("stampede");
+    let seed = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let mut token = stored("kai@example.com", -1_000);
+    seed.save_token(&mut token).await.unwrap();
+    let id = token.id.clone().unwrap();
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (prefix, barrier, accounts, id) = (
+                prefix.clone(),
+                Arc::clone(&barrier),
+                zoho.accounts(),
+                id.clone(),
+            );
+            tokio::spawn(async move {
+                // Each "process": its own client, store and manager.
+                let store = Arc::new(
+                    SecretsManagerStore::builder(client().await, keyring())
+                        .prefix(prefix)
+                        .build()
+                        .unwrap(),
+                );
+                let manager = TokenManager::builder(store.clone(), accounts)
+                    .coordinator(store)
+                    .build()
+                    .unwrap();
+                barrier.wait().await;
+                manager
+                    .token(&OAuthToken::default().with_id(id))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut access = Vec::new();
+    for task in tasks {
+        access.push(
+            task.await
+                .unwrap()
+                .access_token
+                .unwrap()
+                .secret()
+                .to_owned(),
+        );
+    }
+    println!(
+        "stampede: 8 managers, {} call(s) to the token endpoint",
+        zoho.refreshes()
+    );
+    assert_eq!(zoho.refreshes(), 1, "one call to Zoho for eight processes");
+    assert!(access.iter().all(|a| a == "access-1"), "{access:?}");
+    let lease_left = common::raw_names(&client().await, &format!("{prefix}lease/"), true).await;
+    assert!(
+        lease_left.is_empty(),
+        "the lease was released: {lease_left:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lease_survives_a_slow_refresh_and_frees_itself_when_its_holder_dies() {
+    // Slow: the refresh takes 5 s, the lease lives 3 s, so only renewal keeps it.
+    let zoho = Zoho::start_with(Duration::from_secs(5), 1, 3600).await;
+    let prefix = unique_prefix("lease");
+    let store = Arc::new(
+        SecretsManagerStore::builder(client().await, keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap(),
+    );
+    let mut token = stored("lia@example.com", -1_000);
+    store.save_token(&mut token).await.unwrap();
+    let id = token.id.clone().unwrap();
+    let manager = |store: Arc<SecretsManagerStore>| {
+        TokenManager::builder(store.clone(), zoho.accounts())
+            .coordinator(store)
+            .lease_ttl(Duration::from_secs(3))
+            .build()
+            .unwrap()
+    };
+    let first = manager(Arc::clone(&store));
+    let second = manager(Arc::new(
+        SecretsManagerStore::builder(client().await, keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap(),
+    ));
+    let query = OAuthToken::default().with_id(&id);
+    let (a, b) = tokio::join!(first.token(&query), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        second.token(&query).await
+    });
+    assert_eq!(a.unwrap().access_token, b.unwrap().access_token);
+    assert_eq!(
+        zoho.refreshes(),
+        1,
+        "the waiting process never took over the renewed lease"
+    );
+
+    // A holder that dies: a lease taken and never released nor renewed.
+    let mut expired = stored("lia@example.com", -1_000);
+    expired.id = Some(id.clone());
+    store.save_token(&mut expired).await.unwrap();
+    let dead = store
+        .try_acquire(&id, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(dead.is_some());
+    let started = Instant::now();
+    let token = manager(Arc::clone(&store)).token(&query).await.unwrap();
+    assert_eq!(token.access_token.unwrap().secret(), "access-2");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "waited for the dead lease to expire"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[tokio::test]
+async fn a_cancelled_refresh_never_leaves_the_token_stuck() {
+    let zoho = Zoho::start_with(Duration::from_secs(3), 1, 3600).await;
+    let prefix = unique_prefix("cancel");
+    let store = Arc::new(
+        SecretsManagerStore::builder(client().await, keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap(),
+    );
+    let mut token = stored("max@example.com", -1_000);
+    store.save_token(&mut token).await.unwrap();
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .coordinator(store)
+        .build()
+        .unwrap();
+    let query = OAuthToken::default().with_id(token.id.unwrap());
+
+    // Give up once the (slow) refresh has reached Zoho: the lease is held and the call in flight.
+    tokio::select! {
+        result = manager.token(&query) => panic!("the refresh should still be running: {result:?}"),
+        () = async { while zoho.refreshes() == 0 { tokio::time::sleep(Duration::from_millis(20)).await } } => {}
+    }
+    // The in-flight entry and the lease are gone: the next call refreshes at once (lease ttl is 30 s).
+    let started = Instant::now();
+    let token = manager.token(&query).await.unwrap();
+    assert_eq!(token.access_token.unwrap().secret(), "access-2");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "not stuck behind the cancelled refresh"
+    );
+}
+
+/// A store whose saves always fail.
+#[derive(Debug)]
+struct BrokenSaves(MemoryStore);
+
+#[async_trait]
+impl TokenStore for BrokenSaves {
+    async fn find_token(&self, token: &OAuthToken) -> zoho_token_store::Result<Option<OAuthToken>> {
+        self.0.find_token(token).await
+    }
+    async fn save_token(&self, _: &mut OAuthToken) -> zoho_token_store::Result<()> {
+        Err(Error::Backend {
+            operation: "PutSecretValue",
+            retryable: true,
+            source: Arc::new(std::io::Error::other("down")),
+        })
+    }
+    async fn delete_token(&self, id: &str) -> zoho_token_store::Result<()> {
+        self.0.delete_token(id).await
+    }
+    async fn get_tokens(&self) -> zoho_token_store::Result<Vec<OAuthToken>> {
+        self.0.get_tokens().await
+    }
+    async fn delete_tokens(&self) -> zoho_token_store::Result<()> {
+        self.0.delete_tokens().await
+    }
+    async fn find_token_by_id(&self, id: &str) -> zoho_token_store::Result<Option<OAuthToken>> {
+        self.0.find_token_by_id(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_save_after_refresh_is_an_error_that_carries_the_new_token() {
+    let zoho = Zoho::start().await;
+    let inner = MemoryStore::new();
+    let mut token = stored("ned@example.com", -1);
+    inner.save_token(&mut token).await.unwrap();
+    let manager = TokenManager::builder(Arc::new(BrokenSaves(inner)), zoho.accounts())
+        .build()
+        .unwrap();
+    let err = manager
+        .token(&by_user("ned@example.com"))
+        .await
+        .unwrap_err();
+    let Error::SaveAfterRefresh { token, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        token.access_token.as_ref().unwrap().secret(),
+        "access-1",
+        "the request can proceed"
+    );
+    assert!(matches!(**source, Error::Backend { .. }));
+    assert!(err.is_retryable());
+    assert!(
+        !format!("{err:?}").contains("access-1"),
+        "the attached token stays redacted"
+    );
+}
+
+#[tokio::test]
+async fn revoke_tells_zoho_then_deletes_the_token() {
+    let zoho = Zoho::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/token/revoke"))
+        .and(body_string_contains("token=refresh-original"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "success"})))
+        .expect(1)
+        .mount(&zoho.server)
+        .await;
+    let (store, _) = memory_with(stored("ora@example.com", 600_000)).await;
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .build()
+        .unwrap();
+    manager.revoke(&by_user("ora@example.com")).await.unwrap();
+    assert!(
+        store
+            .find_token(&by_user("ora@example.com"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    zoho.server.verify().await;
+}
+
+#[tokio::test]
+async fn refresh_due_refreshes_only_tokens_expiring_within_the_window() {
+    let zoho = Zoho::start().await;
+    let prefix = unique_prefix("due");
+    let store = Arc::new(
+        SecretsManagerStore::builder(client().await, keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap(),
+    );
+    for (n, in_ms) in [
+        (0, -5_000),
+        (1, 120_000),
+        (2, 3_000_000),
+        (3, 3_000_000),
+        (4, 3_000_000),
+    ] {
+        let mut t = stored(&format!("p{n}@example.com"), in_ms);
+        store.save_token(&mut t).await.unwrap();
+    }
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .coordinator(store.clone())
+        .build()
+        .unwrap();
+    let report = manager.refresh_due(Duration::from_secs(600)).await.unwrap();
+    assert_eq!(
+        (report.examined, report.refreshed, report.failed.len()),
+        (5, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(zoho.refreshes(), 2);
+    let soon = store
+        .find_token(&by_user("p1@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(soon.access_token.unwrap().secret().starts_with("access-"));
+    assert!(soon.expires_at_ms.unwrap() > now_ms() + 3_000_000);
+}
