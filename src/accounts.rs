@@ -52,6 +52,29 @@ impl DataCenter {
     }
 }
 
+impl std::str::FromStr for DataCenter {
+    type Err = Error;
+
+    /// Parses `us`, `eu`, `in`, `au`, `jp`, `cn`, `ca` or `sa` (any case).
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "us" | "com" => Self::Us,
+            "eu" => Self::Eu,
+            "in" => Self::In,
+            "au" => Self::Au,
+            "jp" => Self::Jp,
+            "cn" => Self::Cn,
+            "ca" => Self::Ca,
+            "sa" => Self::Sa,
+            _ => {
+                return Err(Error::invalid_config(format!(
+                    "unknown Zoho data centre `{s}`; use us, eu, in, au, jp, cn, ca or sa"
+                )));
+            }
+        })
+    }
+}
+
 /// What Zoho granted: a new access token, and on grant exchange a refresh token.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

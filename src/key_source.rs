@@ -53,3 +53,19 @@ impl KeySource for Keyring {
         Ok(Arc::new(self.clone()))
     }
 }
+
+/// A shared source is a source: lets a store take `Arc<dyn KeySource>` chosen at run time.
+#[async_trait]
+impl<T: KeySource + ?Sized> KeySource for Arc<T> {
+    async fn keyring(&self) -> Result<Arc<Keyring>> {
+        (**self).keyring().await
+    }
+
+    async fn reload(&self, key_id: &str) -> Result<Arc<Keyring>> {
+        (**self).reload(key_id).await
+    }
+
+    async fn retire(&self, key_id: &str) -> Result<()> {
+        (**self).retire(key_id).await
+    }
+}

@@ -38,6 +38,7 @@ mod lease;
 mod lookup;
 mod manager;
 mod memory;
+mod rotation_handler;
 mod secret;
 mod secret_key_source;
 mod secrets_manager;
@@ -56,6 +57,7 @@ pub use manager::{
 };
 pub use memory::MemoryStore;
 pub use reqwest;
+pub use rotation_handler::{RotationEvent, RotationHandler, RotationStep};
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::SecretKeySource;
 pub use secrets_manager::{

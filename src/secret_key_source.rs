@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
@@ -366,10 +367,14 @@ impl SecretKeySource {
     }
 
     /// Turns a KMS failure into an error that says what to fix.
-    fn kms_error<E, R>(&self, operation: &'static str, context: &str, e: SdkError<E, R>) -> Error
+    fn kms_error<E>(
+        &self,
+        operation: &'static str,
+        context: &str,
+        e: SdkError<E, HttpResponse>,
+    ) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
     {
         let key = self.kms.as_ref().map_or("", |k| k.key_id.as_str());
         let reason = match aws_error::code(&e) {

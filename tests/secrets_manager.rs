@@ -819,3 +819,43 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
         .unwrap();
     assert_eq!(got.refresh_token.unwrap().secret(), "refresh-o2");
 }
+
+#[tokio::test]
+async fn a_server_error_from_the_service_is_retryable() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("x-amzn-errortype", "InternalError")
+                .set_body_json(serde_json::json!({"__type": "InternalError", "message": "boom"})),
+        )
+        .mount(&server)
+        .await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(server.uri())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await;
+    let store =
+        SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::new(&config), keyring())
+            .build()
+            .unwrap();
+    let err = store.find_token_by_id("t1").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Backend {
+                operation: "GetSecretValue",
+                retryable: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -1,1 +1,59 @@
-fn main() {}
+//! AWS Lambda entry point for the Secrets Manager rotation handler (build with `--features lambda`).
+//!
+//! Configuration, from the function's environment:
+//! - `ZOHO_TOKEN_STORE_PREFIX`: the store's prefix (default `zoho/oauth/`);
+//! - keys: `ZOHO_TOKEN_STORE_KEYRING_SECRET` (a keyring secret, KMS-wrapped when
+//!   `ZOHO_TOKEN_STORE_KMS_KEY_ID` is set), else `ZOHO_TOKEN_STORE_KEYS`;
+//! - Zoho: `ZOHO_ACCOUNTS_URL`, else `ZOHO_DATA_CENTER` (`us`, `eu`, `in`, `au`, `jp`, `cn`, `ca`,
+//!   `sa`; default `us`).
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error as LambdaError, LambdaEvent, service_fn};
+use zoho_token_store::{
+    AccountsClient, DEFAULT_PREFIX, DataCenter, KeySource, Keyring, RotationEvent, RotationHandler,
+    SecretKeySource, SecretsManagerStore,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), LambdaError> {
+    let config = aws_config::load_from_env().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let keys: Arc<dyn KeySource> = match std::env::var("ZOHO_TOKEN_STORE_KEYRING_SECRET") {
+        Ok(secret) => {
+            let source = SecretKeySource::new(client.clone(), secret);
+            match std::env::var("ZOHO_TOKEN_STORE_KMS_KEY_ID") {
+                Ok(kms_key) => {
+                    Arc::new(source.with_kms(aws_sdk_kms::Client::new(&config), kms_key))
+                }
+                Err(_) => Arc::new(source),
+            }
+        }
+        Err(_) => Arc::new(Keyring::from_env()?),
+    };
+    let prefix =
+        std::env::var("ZOHO_TOKEN_STORE_PREFIX").unwrap_or_else(|_| DEFAULT_PREFIX.to_owned());
+    let store = SecretsManagerStore::builder(client, keys)
+        .prefix(prefix)
+        .build()?;
+    let accounts = match std::env::var("ZOHO_ACCOUNTS_URL") {
+        Ok(url) => AccountsClient::with_base_url(url),
+        Err(_) => AccountsClient::new(
+            std::env::var("ZOHO_DATA_CENTER")
+                .as_deref()
+                .unwrap_or("us")
+                .parse::<DataCenter>()?,
+        ),
+    };
+    let handler = Arc::new(RotationHandler::new(Arc::new(store), accounts));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<RotationEvent>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            handler
+                .handle(&event.payload)
+                .await
+                .map_err(LambdaError::from)
+        }
+    }))
+    .await
+}

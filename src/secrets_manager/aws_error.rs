@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error::Error;
 
@@ -14,6 +15,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "InternalServiceError",
+    "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
 ];
@@ -39,17 +41,20 @@ fn is_deletion_message(code: Option<&str>, message: Option<&str>) -> bool {
     code == Some("InvalidRequestException") && message.is_some_and(|m| m.contains("delet"))
 }
 
-/// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying.
-pub(crate) fn backend<E, R>(operation: &'static str, err: SdkError<E, R>) -> Error
+/// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying: transport
+/// failures, throttling codes, and any 5xx answer are transient.
+pub(crate) fn backend<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
     let retryable = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
-        SdkError::ServiceError(e) => e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        SdkError::ServiceError(e) => {
+            e.raw().status().is_server_error()
+                || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        }
         _ => false,
     };
     Error::Backend {

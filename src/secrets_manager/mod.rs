@@ -69,8 +69,8 @@ const LIST_MAX: i32 = 100;
 /// ```
 #[derive(Debug)]
 pub struct SecretsManagerStore {
-    client: Client,
-    keys: Arc<dyn KeySource>,
+    pub(crate) client: Client,
+    pub(crate) keys: Arc<dyn KeySource>,
     prefix: String,
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
@@ -98,7 +98,7 @@ pub(crate) struct Raw {
 impl Raw {
     /// The envelope in a secret's value: base64 in `SecretString` as this crate writes it, or raw in
     /// `SecretBinary`.
-    fn new(
+    pub(crate) fn new(
         name: &str,
         version_id: Option<&str>,
         string: Option<&str>,
@@ -148,13 +148,13 @@ impl SecretsManagerStore {
         Ok(self.name_of(id))
     }
 
-    fn name_of(&self, id: &str) -> String {
+    pub(crate) fn name_of(&self, id: &str) -> String {
         format!("{}{id}", self.prefix)
     }
 
     /// The token id in a secret name, if the name is one of this store's (prefix, then a valid id;
     /// a `/` after the prefix means a nested prefix, which belongs to another store).
-    fn id_of<'a>(&self, name: &'a str) -> Option<&'a str> {
+    pub(crate) fn id_of<'a>(&self, name: &'a str) -> Option<&'a str> {
         name.strip_prefix(&self.prefix)
             .filter(|id| id::validate(id).is_ok())
     }
@@ -177,7 +177,7 @@ impl SecretsManagerStore {
     /// Kept as `SecretString` rather than `SecretBinary`: the bytes are the same envelope either way (the
     /// service's JSON API carries binary as base64 too), and LocalStack 4.10, which the tests run on,
     /// cannot return binary values from `BatchGetSecretValue` nor keep them intact through `PutSecretValue`.
-    fn encrypt(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<String> {
+    pub(crate) fn encrypt(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<String> {
         let value = BASE64.encode(envelope::seal(ring, name, &token.to_json()));
         if value.len() > MAX_VALUE_LEN {
             return Err(Error::invalid_token(format!(
@@ -190,7 +190,7 @@ impl SecretsManagerStore {
 
     /// Decrypts a raw value. When it names a key the ring lacks, the key source reloads once (another
     /// process may have rotated keys) and `ring` becomes the fresh ring.
-    async fn decode(&self, ring: &mut Arc<Keyring>, raw: &Raw) -> Result<OAuthToken> {
+    pub(crate) async fn decode(&self, ring: &mut Arc<Keyring>, raw: &Raw) -> Result<OAuthToken> {
         let key_id = raw.key_id()?;
         if ring.cipher(key_id).is_none() {
             *ring = self.keys.reload(key_id).await?;
@@ -428,7 +428,7 @@ impl SecretsManagerStore {
     }
 
     /// Brings a secret's tags from `current` to `wanted`, with no call when they already agree.
-    async fn retag_secret(
+    pub(crate) async fn retag_secret(
         &self,
         name: &str,
         current: &[(String, String)],
@@ -572,7 +572,7 @@ impl SecretsManagerStore {
     }
 }
 
-fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+pub(crate) fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter()
         .filter_map(|t| {
             Some((

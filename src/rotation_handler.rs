@@ -1,0 +1,267 @@
+//! A Secrets Manager rotation handler for one token secret (the four-step rotation contract).
+//!
+//! Secrets Manager can rotate a secret on a schedule by invoking a Lambda function once per step with
+//! `{Step, SecretId, ClientRequestToken}`. For a token secret the steps are:
+//!
+//! - `createSecret`: unless the version `ClientRequestToken` already exists, refresh the token at Zoho,
+//!   encrypt it under the primary key, and store it as that version with the stage `AWSPENDING`;
+//! - `setSecret`: nothing (Zoho issued the new access token already);
+//! - `testSecret`: decrypt the pending version and check it holds a live access token;
+//! - `finishSecret`: move `AWSCURRENT` to the pending version and update the lookup tags, unless the
+//!   application saved a fresher token meanwhile (then that one stays current).
+//!
+//! Every step is idempotent: re-invoking it after a failure or a duplicate delivery does no harm. The
+//! binary `zoho-token-store-rotation` (feature `lambda`) runs this handler on AWS Lambda. The shortest
+//! rotation schedule (4 hours) is longer than an access token lives (1 hour), so rotation keeps tokens
+//! re-encrypted and refresh tokens exercised; [`TokenManager`](crate::TokenManager) keeps them fresh.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::accounts::AccountsClient;
+use crate::error::{Error, Result};
+use crate::index;
+use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error, tag_pairs};
+use crate::token::OAuthToken;
+
+const CURRENT: &str = "AWSCURRENT";
+const PENDING: &str = "AWSPENDING";
+
+/// One rotation step, as Secrets Manager names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RotationStep {
+    /// Create the pending version.
+    CreateSecret,
+    /// Install the pending version in the service that uses it (nothing to do for Zoho).
+    SetSecret,
+    /// Check the pending version works.
+    TestSecret,
+    /// Make the pending version current.
+    FinishSecret,
+}
+
+/// The event Secrets Manager sends the rotation function.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RotationEvent {
+    /// Which step to run.
+    #[serde(rename = "Step")]
+    pub step: RotationStep,
+    /// The secret's ARN or name.
+    #[serde(rename = "SecretId")]
+    pub secret_id: String,
+    /// The id of the version being created.
+    #[serde(rename = "ClientRequestToken")]
+    pub client_request_token: String,
+}
+
+/// Rotates token secrets of one [`SecretsManagerStore`].
+#[derive(Debug)]
+pub struct RotationHandler {
+    store: Arc<SecretsManagerStore>,
+    accounts: AccountsClient,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl RotationHandler {
+    /// A handler for the tokens of `store`, refreshing through `accounts`.
+    pub fn new(store: Arc<SecretsManagerStore>, accounts: AccountsClient) -> Self {
+        Self { store, accounts }
+    }
+
+    /// Runs one step.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the secret is not one of the store's tokens or the version is not
+    /// pending; Zoho failures in `createSecret`; [`Error::InvalidToken`] when `testSecret` finds the
+    /// pending token unusable; backend failures.
+    pub async fn handle(&self, event: &RotationEvent) -> Result<()> {
+        let client = &self.store.client;
+        let described = client
+            .describe_secret()
+            .secret_id(&event.secret_id)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("DescribeSecret", e))?;
+        let name = described.name().unwrap_or_default().to_owned();
+        if self.store.id_of(&name).is_none() {
+            return Err(Error::invalid_config(format!(
+                "secret `{name}` is not a token of this store"
+            )));
+        }
+        let token = event.client_request_token.as_str();
+        let stages = described
+            .version_ids_to_stages()
+            .and_then(|v| v.get(token))
+            .cloned()
+            .unwrap_or_default();
+        let current_version = described.version_ids_to_stages().and_then(|v| {
+            v.iter()
+                .find(|(_, s)| s.iter().any(|s| s == CURRENT))
+                .map(|(id, _)| id.clone())
+        });
+        let is_current = stages.iter().any(|s| s == CURRENT);
+        let is_pending = stages.iter().any(|s| s == PENDING);
+        tracing::info!(secret = %name, step = ?event.step, "rotation step");
+        match event.step {
+            RotationStep::CreateSecret if is_current || is_pending => Ok(()),
+            RotationStep::CreateSecret => self.create(&name, token).await,
+            RotationStep::SetSecret => Ok(()),
+            RotationStep::TestSecret if !is_pending => Err(not_pending(&name, token)),
+            RotationStep::TestSecret => self.test(&name, token).await,
+            RotationStep::FinishSecret if is_current => {
+                // Finished before: make sure the clean-up happened too.
+                self.drop_pending(&name, token, &stages).await?;
+                self.sync_tags(&name, token, tag_pairs(described.tags()))
+                    .await
+            }
+            RotationStep::FinishSecret if !is_pending => Err(not_pending(&name, token)),
+            RotationStep::FinishSecret => {
+                let current = current_version
+                    .ok_or_else(|| Error::corrupt(&name, "no AWSCURRENT version"))?;
+                self.finish(&name, token, &current, tag_pairs(described.tags()))
+                    .await
+            }
+        }
+    }
+
+    async fn read_version(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        stage: &str,
+    ) -> Result<OAuthToken> {
+        let out = self
+            .store
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .set_version_id(version.map(str::to_owned))
+            .version_stage(stage)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("GetSecretValue", e))?;
+        let raw = Raw::new(
+            name,
+            out.version_id(),
+            out.secret_string(),
+            out.secret_binary(),
+        )?;
+        let mut ring = self.store.keys.keyring().await?;
+        self.store.decode(&mut ring, &raw).await
+    }
+
+    async fn create(&self, name: &str, version: &str) -> Result<()> {
+        let mut token = self.read_version(name, None, CURRENT).await?;
+        let grant = self.accounts.refresh(&token).await?;
+        token.expires_at_ms = Some(now_ms() + grant.expires_in.as_millis() as u64);
+        token.access_token = Some(grant.access_token);
+        if let Some(refresh) = grant.refresh_token {
+            token.refresh_token = Some(refresh);
+        }
+        if let Some(domain) = grant.api_domain {
+            token.api_domain = Some(domain);
+        }
+        let ring = self.store.keys.keyring().await?;
+        let value = self.store.encrypt(&ring, name, &token)?;
+        self.store
+            .client
+            .put_secret_value()
+            .secret_id(name)
+            .client_request_token(version)
+            .secret_string(value)
+            .version_stages(PENDING)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    async fn test(&self, name: &str, version: &str) -> Result<()> {
+        let pending = self.read_version(name, Some(version), PENDING).await?;
+        let live =
+            pending.access_token.is_some() && pending.expires_at_ms.is_some_and(|at| at > now_ms());
+        if !live {
+            return Err(Error::invalid_token(format!(
+                "the pending version of `{name}` holds no live access token"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn finish(
+        &self,
+        name: &str,
+        version: &str,
+        current: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<()> {
+        let pending = self.read_version(name, Some(version), PENDING).await?;
+        let now_current = self.read_version(name, Some(current), CURRENT).await?;
+        // The application refreshed and saved after createSecret: its token is newer, keep it.
+        if now_current.expires_at_ms > pending.expires_at_ms {
+            tracing::info!(secret = %name, "a newer token was saved during rotation; keeping it");
+            return self
+                .drop_pending(name, version, &[PENDING.to_owned()])
+                .await;
+        }
+        self.store
+            .client
+            .update_secret_version_stage()
+            .secret_id(name)
+            .version_stage(CURRENT)
+            .move_to_version_id(version)
+            .remove_from_version_id(current)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("UpdateSecretVersionStage", e))?;
+        self.drop_pending(name, version, &[PENDING.to_owned()])
+            .await?;
+        self.sync_tags(name, version, tags).await
+    }
+
+    async fn drop_pending(&self, name: &str, version: &str, stages: &[String]) -> Result<()> {
+        if !stages.iter().any(|s| s == PENDING) {
+            return Ok(());
+        }
+        self.store
+            .client
+            .update_secret_version_stage()
+            .secret_id(name)
+            .version_stage(PENDING)
+            .remove_from_version_id(version)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("UpdateSecretVersionStage", e))?;
+        Ok(())
+    }
+
+    /// Points the lookup tags at the (now current) rotated token: its access token changed.
+    async fn sync_tags(
+        &self,
+        name: &str,
+        version: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<()> {
+        let token = self.read_version(name, Some(version), CURRENT).await?;
+        let ring = self.store.keys.keyring().await?;
+        self.store
+            .retag_secret(name, &tags, &index::tags_for(&ring, &token))
+            .await
+            .map(|_| ())
+    }
+}
+
+fn not_pending(name: &str, version: &str) -> Error {
+    Error::invalid_config(format!(
+        "version `{version}` of `{name}` is not staged AWSPENDING for rotation"
+    ))
+}
