@@ -62,7 +62,7 @@ pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::SecretKeySource;
 pub use secrets_manager::{
     BulkOptions, BulkReport, DEFAULT_PREFIX, Progress, RecoveryWindow, SecretsManagerStore,
-    SecretsManagerStoreBuilder,
+    SecretsManagerStoreBuilder, StoredToken,
 };
 pub use store::TokenStore;
 pub use token::OAuthToken;

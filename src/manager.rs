@@ -204,6 +204,18 @@ impl TokenManager {
         self.refresh(token, self.inner.margin).await
     }
 
+    /// Refreshes the token now, whatever its expiry (still one refresh per token in flight, and under
+    /// the lease when a coordinator is set): for operators and scheduled jobs.
+    ///
+    /// # Errors
+    /// As [`TokenManager::token`].
+    pub async fn refresh_now(&self, partial: &OAuthToken) -> Result<OAuthToken> {
+        let token = self.inner.lookup(partial).await?;
+        // A margin beyond any lifetime makes the token due, and the lease re-read does not skip it.
+        self.refresh(token, Duration::from_secs(u64::from(u32::MAX)))
+            .await
+    }
+
     /// The access token alone (see [`TokenManager::token`]).
     ///
     /// # Errors
@@ -386,8 +398,12 @@ impl Inner {
         if now >= expires_at {
             return true;
         }
-        if now + (margin.as_millis() as u64) < expires_at {
+        if now.saturating_add(margin.as_millis() as u64) < expires_at {
             return false;
+        }
+        // Forced refreshes (refresh_now, or a refresh_due window beyond the longest margin) ask for it.
+        if margin > MAX_REFRESH_MARGIN {
+            return true;
         }
         let recent = self
             .refreshed_at

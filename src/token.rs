@@ -163,9 +163,10 @@ impl OAuthToken {
         fill(&mut self.api_domain, &stored.api_domain);
     }
 
-    /// Serializes to JSON (field names as in the SDK's database table). The buffer holds secrets in
-    /// plaintext, so it is zeroized when dropped.
-    pub(crate) fn to_json(&self) -> Zeroizing<Vec<u8>> {
+    /// The token as one JSON object, field names as in the SDK's `oauthtoken` table (`expiry_time` in
+    /// epoch milliseconds), absent fields left out. This is what the store encrypts and what the CLI
+    /// exports. The buffer holds secrets in plaintext, so it is zeroized when dropped.
+    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
         let wire = WireRef {
             id: self.id.as_deref(),
             user_name: self.user_name.as_deref(),
@@ -182,9 +183,19 @@ impl OAuthToken {
         Zeroizing::new(serde_json::to_vec(&wire).unwrap_or_default())
     }
 
-    /// Parses the JSON written by [`OAuthToken::to_json`].
-    pub(crate) fn from_json(bytes: &[u8]) -> std::result::Result<Self, serde_json::Error> {
-        let w: WireOwned = serde_json::from_slice(bytes)?;
+    /// Parses the JSON written by [`OAuthToken::to_json`]; empty strings become absent fields.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] naming what is malformed (never echoing a value).
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let w: WireOwned = serde_json::from_slice(bytes).map_err(|e| {
+            Error::invalid_token(format!(
+                "not a token JSON object ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
         let mut token = OAuthToken {
             id: w.id,
             user_name: w.user_name,

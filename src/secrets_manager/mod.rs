@@ -14,6 +14,7 @@
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
 
 pub(crate) mod aws_error;
+mod inventory;
 mod lease;
 mod options;
 mod rotation;
@@ -21,6 +22,7 @@ pub(crate) mod versions;
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -31,6 +33,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
 
+pub use inventory::StoredToken;
 pub use options::{DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder};
 pub use rotation::{BulkOptions, BulkReport, Progress};
 
@@ -265,7 +268,7 @@ impl SecretsManagerStore {
             .list(filters)
             .await?
             .into_iter()
-            .map(|(name, _)| name)
+            .map(|listed| listed.name)
             .collect();
         let pages: Vec<Vec<Raw>> =
             stream::iter(names.chunks(BATCH_GET_MAX as usize).map(<[String]>::to_vec))
@@ -532,7 +535,7 @@ impl SecretsManagerStore {
 
     /// Live secrets matching `filters` that are this store's (under the prefix, with a valid id), with
     /// their tags, 100 per `ListSecrets` call.
-    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<(String, Vec<(String, String)>)>> {
+    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<Listed>> {
         let mut found = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -549,7 +552,13 @@ impl SecretsManagerStore {
                 if let Some(name) = secret.name()
                     && self.id_of(name).is_some()
                 {
-                    found.push((name.to_owned(), tag_pairs(secret.tags())));
+                    found.push(Listed {
+                        name: name.to_owned(),
+                        tags: tag_pairs(secret.tags()),
+                        last_changed: secret
+                            .last_changed_date()
+                            .and_then(|d| SystemTime::try_from(*d).ok()),
+                    });
                 }
             }
             match out.next_token() {
@@ -560,16 +569,23 @@ impl SecretsManagerStore {
     }
 
     /// This store's own secrets (carrying the marker tag), with their tags.
-    async fn list_owned(&self) -> Result<Vec<(String, Vec<(String, String)>)>> {
+    pub(crate) async fn list_owned(&self) -> Result<Vec<Listed>> {
         let filters = vec![
             self.prefix_filter(),
             Self::filter(FilterNameStringType::TagKey, [index::MARKER_KEY.to_owned()]),
         ];
         let mut owned = self.list(filters).await?;
         let marker = (index::MARKER_KEY.to_owned(), index::MARKER_VALUE.to_owned());
-        owned.retain(|(_, tags)| tags.contains(&marker));
+        owned.retain(|listed| listed.tags.contains(&marker));
         Ok(owned)
     }
+}
+
+/// A secret as `ListSecrets` describes it.
+pub(crate) struct Listed {
+    pub(crate) name: String,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) last_changed: Option<SystemTime>,
 }
 
 pub(crate) fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
@@ -674,7 +690,7 @@ impl TokenStore for SecretsManagerStore {
             .list_owned()
             .await?
             .into_iter()
-            .map(|(name, _)| name)
+            .map(|listed| listed.name)
             .collect();
         tracing::debug!(count = names.len(), prefix = %self.prefix, "deleting all tokens");
         stream::iter(names)

@@ -181,8 +181,12 @@ impl SecretsManagerStore {
     /// # Errors
     /// A backend failure, or an unreadable secret (named).
     pub async fn retag(&self, options: &BulkOptions) -> Result<BulkReport> {
-        let tags: HashMap<String, Vec<(String, String)>> =
-            self.list_owned().await?.into_iter().collect();
+        let tags: HashMap<String, Vec<(String, String)>> = self
+            .list_owned()
+            .await?
+            .into_iter()
+            .map(|l| (l.name, l.tags))
+            .collect();
         let tags = &tags;
         let raws = self.all_raw().await?;
         self.bulk(raws, options, |raw, limiter| async move {

@@ -1,0 +1,128 @@
+//! Turning flags and the environment into a store, a key source and a token manager.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region};
+use clap::Args;
+use zoho_token_store::{
+    AccountsClient, DEFAULT_PREFIX, DataCenter, KeySource, Keyring, RecoveryWindow,
+    SecretKeySource, SecretsManagerStore, TokenManager,
+};
+
+/// Options every command shares.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// AWS endpoint, e.g. LocalStack's http://127.0.0.1:4566 [default: AWS]
+    #[arg(
+        long,
+        global = true,
+        hide_env_values = true,
+        env = "AWS_ENDPOINT_URL",
+        value_name = "URL"
+    )]
+    pub endpoint_url: Option<String>,
+    /// AWS region [default: from the AWS configuration]
+    #[arg(long, global = true, hide_env_values = true, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Prefix of the store's secret names
+    #[arg(long, global = true, hide_env_values = true, env = "ZOHO_TOKEN_STORE_PREFIX", default_value = DEFAULT_PREFIX)]
+    pub prefix: String,
+    /// Keep keys in this keyring secret instead of ZOHO_TOKEN_STORE_KEYS
+    #[arg(
+        long,
+        global = true,
+        hide_env_values = true,
+        env = "ZOHO_TOKEN_STORE_KEYRING_SECRET",
+        value_name = "NAME"
+    )]
+    pub keyring_secret: Option<String>,
+    /// KMS key (id, ARN or alias) that wraps the keyring secret's keys
+    #[arg(
+        long,
+        global = true,
+        hide_env_values = true,
+        env = "ZOHO_TOKEN_STORE_KMS_KEY_ID",
+        value_name = "KEY"
+    )]
+    pub kms_key_id: Option<String>,
+    /// Machine-readable JSON output on reading commands
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Where Zoho's accounts server is, for commands that refresh.
+#[derive(Args, Debug)]
+pub struct Zoho {
+    /// Zoho data centre: us, eu, in, au, jp, cn, ca or sa
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "ZOHO_DATA_CENTER",
+        default_value = "us"
+    )]
+    pub data_center: String,
+    /// Accounts server URL, overriding --data-center (sandboxes, tests)
+    #[arg(
+        long,
+        hide_env_values = true,
+        env = "ZOHO_ACCOUNTS_URL",
+        value_name = "URL"
+    )]
+    pub accounts_url: Option<String>,
+}
+
+impl Global {
+    async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        loader.load().await
+    }
+
+    /// The key source: the keyring secret (KMS-wrapped with --kms-key-id) or ZOHO_TOKEN_STORE_KEYS.
+    pub async fn key_source(&self) -> zoho_token_store::Result<Arc<dyn KeySource>> {
+        let config = self.sdk_config().await;
+        Ok(match &self.keyring_secret {
+            Some(name) => {
+                let source =
+                    SecretKeySource::new(aws_sdk_secretsmanager::Client::new(&config), name);
+                match &self.kms_key_id {
+                    Some(key) => Arc::new(source.with_kms(aws_sdk_kms::Client::new(&config), key)),
+                    None => Arc::new(source),
+                }
+            }
+            None => Arc::new(Keyring::from_env()?),
+        })
+    }
+
+    pub async fn store(&self) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+        self.store_with(RecoveryWindow::default()).await
+    }
+
+    pub async fn store_with(
+        &self,
+        window: RecoveryWindow,
+    ) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
+        let store = SecretsManagerStore::builder(client, self.key_source().await?)
+            .prefix(&self.prefix)
+            .recovery_window(window)
+            .build()?;
+        Ok(Arc::new(store))
+    }
+
+    pub async fn manager(&self, zoho: &Zoho) -> zoho_token_store::Result<TokenManager> {
+        let store = self.store().await?;
+        let accounts = match &zoho.accounts_url {
+            Some(url) => AccountsClient::with_base_url(url),
+            None => AccountsClient::new(zoho.data_center.parse::<DataCenter>()?),
+        };
+        TokenManager::builder(store.clone(), accounts)
+            .coordinator(store)
+            .build()
+    }
+}

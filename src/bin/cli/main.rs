@@ -1,0 +1,650 @@
+//! `zoho-token-store`: see and fix the Zoho OAuth tokens kept encrypted in AWS Secrets Manager.
+//!
+//! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
+
+mod config;
+mod import;
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use zoho_token_store::{BulkOptions, Keyring, OAuthToken, RecoveryWindow, TokenStore};
+
+use config::{Global, Zoho};
+
+const ABOUT: &str = "See and fix the Zoho OAuth tokens kept encrypted in AWS Secrets Manager.";
+const AFTER_HELP: &str = "\
+Configuration: the standard AWS variables (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) and
+AWS_ENDPOINT_URL; keys from ZOHO_TOKEN_STORE_KEYS (see `keygen`) or --keyring-secret.
+
+Examples:
+  zoho-token-store keygen                          # a new keyring for ZOHO_TOKEN_STORE_KEYS
+  zoho-token-store import sdk_tokens.txt --dry-run # what an import would do
+  zoho-token-store import sdk_tokens.txt           # move the Zoho SDK's file store in
+  zoho-token-store list
+  zoho-token-store find --user alice@example.com
+  zoho-token-store keys --json
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.";
+
+#[derive(Parser, Debug)]
+#[command(name = "zoho-token-store", version, about = ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Table of every token: id, user, client id, expiry, key id, last change (no secrets)
+    #[command(after_help = "Example:\n  zoho-token-store list --json | jq '.[].user_name'")]
+    List,
+    /// One token by id, secrets redacted unless --reveal
+    #[command(after_help = "Example:\n  zoho-token-store show u3f2a... --reveal")]
+    Show {
+        /// The token id
+        id: String,
+        /// Show the secrets themselves
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// One token by user name or by one of its tokens
+    #[command(
+        after_help = "Examples:\n  zoho-token-store find --user alice@example.com\n  \
+                            zoho-token-store find --refresh-token 1000.abc --client-id 1000.XYZ"
+    )]
+    Find {
+        #[command(flatten)]
+        by: FindBy,
+        /// The client id the token belongs to (needed with --refresh-token or --grant-token)
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Show the secrets themselves
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Delete one token (kept for the recovery window unless the store says otherwise)
+    #[command(after_help = "Example:\n  zoho-token-store delete u3f2a...")]
+    Delete {
+        /// The token id
+        id: String,
+    },
+    /// Delete every token of this store
+    #[command(after_help = "Example:\n  zoho-token-store purge --yes --force")]
+    Purge {
+        /// Confirm: delete them all
+        #[arg(long)]
+        yes: bool,
+        /// Delete at once, skipping the 7-day recovery window
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import tokens from a Zoho SDK store: its CSV file, a SQLite `oauthtoken` table, or JSON lines
+    #[command(after_help = "\
+Idempotent: a row whose token is stored already is updated (or left alone if equal), never duplicated.
+A bad row is reported with its number and the others go on; the exit code is 1 if any row failed.
+
+Examples:
+  zoho-token-store import sdk_tokens.txt --dry-run
+  zoho-token-store import zohooauth.db
+  zoho-token-store import old_tokens.csv --format csv-legacy")]
+    Import {
+        /// The file to read
+        file: PathBuf,
+        /// What the file is
+        #[arg(long, value_enum, default_value = "auto")]
+        format: import::Format,
+        /// Say what would change without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every token, decrypted, as JSON lines (needs --reveal)
+    #[command(
+        after_help = "Example:\n  zoho-token-store export --reveal --output backup.jsonl   # written owner-only (0600)"
+    )]
+    Export {
+        /// Confirm: the output holds every secret in plaintext
+        #[arg(long)]
+        reveal: bool,
+        /// Write to this file (created owner-only) instead of standard output
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Print a new keyring for ZOHO_TOKEN_STORE_KEYS (a new index key and one data key)
+    #[command(
+        after_help = "Example:\n  export ZOHO_TOKEN_STORE_KEYS=\"$(zoho-token-store keygen)\""
+    )]
+    Keygen {
+        /// The data key's id
+        #[arg(long, default_value = "k1")]
+        id: String,
+    },
+    /// How many tokens each data key encrypts
+    #[command(after_help = "Example:\n  zoho-token-store keys --json")]
+    Keys,
+    /// Re-encrypt every token under the primary key (resumable; at most --writes-per-second)
+    #[command(
+        after_help = "Example:\n  ZOHO_TOKEN_STORE_KEYS=\"index=...,k2=NEW,k1=OLD\" zoho-token-store rotate"
+    )]
+    Rotate {
+        /// Write calls per second at most (the account allows 50)
+        #[arg(long, default_value_t = 40)]
+        writes_per_second: u32,
+    },
+    /// Re-tag every token under the current index key (after adding a new index key)
+    Retag,
+    /// Retire a data key that no token uses any more
+    #[command(after_help = "Example:\n  zoho-token-store retire k1")]
+    Retire {
+        /// The key id
+        key_id: String,
+    },
+    /// Refresh one token now at Zoho, and save it
+    #[command(
+        after_help = "Example:\n  zoho-token-store refresh --user alice@example.com --data-center eu"
+    )]
+    Refresh {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        zoho: Zoho,
+    },
+    /// Refresh every token whose access token expires within --within
+    #[command(after_help = "Example:\n  zoho-token-store refresh-due --within 10m")]
+    RefreshDue {
+        /// The window, e.g. 10m, 1h
+        #[arg(long, default_value = "10m")]
+        within: humantime::Duration,
+        #[command(flatten)]
+        zoho: Zoho,
+    },
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct FindBy {
+    /// By user name
+    #[arg(long)]
+    user: Option<String>,
+    /// By refresh token (with --client-id)
+    #[arg(long)]
+    refresh_token: Option<String>,
+    /// By grant token (with --client-id)
+    #[arg(long)]
+    grant_token: Option<String>,
+    /// By access token
+    #[arg(long)]
+    access_token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct Who {
+    /// The token id
+    #[arg(long)]
+    id: Option<String>,
+    /// The user name
+    #[arg(long)]
+    user: Option<String>,
+}
+
+/// How a command failed, and so which exit code.
+enum Failure {
+    Usage(String),
+    NotFound(String),
+    Failed(String),
+}
+
+impl From<zoho_token_store::Error> for Failure {
+    fn from(e: zoho_token_store::Error) -> Self {
+        // The error and its causes, one per line: what failed and why, never a secret.
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            text += &format!("\n  caused by: {cause}");
+            source = cause.source();
+        }
+        Failure::Failed(text)
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = run(cli).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::NotFound(m)) => {
+            eprintln!("not found: {m}");
+            ExitCode::from(3)
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    // Bars only for people: hidden when stderr is not a terminal (pipes, CI, scripts).
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len).with_message(what.to_owned());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let g = &cli.global;
+    match cli.command {
+        Command::List => list(g).await,
+        Command::Show { id, reveal } => {
+            let store = g.store().await?;
+            let token = store
+                .find_token_by_id(&id)
+                .await?
+                .ok_or_else(|| Failure::NotFound(format!("no token with id `{id}`")))?;
+            show(g, &token, reveal);
+            Ok(())
+        }
+        Command::Find {
+            by,
+            client_id,
+            reveal,
+        } => {
+            let query = find_query(by, client_id)?;
+            let store = g.store().await?;
+            let token = store
+                .find_token(&query)
+                .await?
+                .ok_or_else(|| Failure::NotFound("no token matches".into()))?;
+            show(g, &token, reveal);
+            Ok(())
+        }
+        Command::Delete { id } => {
+            let store = g.store().await?;
+            if store.find_token_by_id(&id).await?.is_none() {
+                return Err(Failure::NotFound(format!("no token with id `{id}`")));
+            }
+            store.delete_token(&id).await?;
+            println!("deleted {id}");
+            Ok(())
+        }
+        Command::Purge { yes, force } => {
+            if !yes {
+                return Err(Failure::Usage(
+                    "purge deletes every token of this store; add --yes to confirm".into(),
+                ));
+            }
+            let window = if force {
+                RecoveryWindow::Immediate
+            } else {
+                RecoveryWindow::default()
+            };
+            let store = g.store_with(window).await?;
+            let count = store.get_tokens().await?.len();
+            let bar = progress(count as u64, "purging");
+            store.delete_tokens().await?;
+            bar.finish_and_clear();
+            println!(
+                "deleted {count} token(s){}",
+                if force {
+                    ""
+                } else {
+                    " (recoverable for 7 days)"
+                }
+            );
+            Ok(())
+        }
+        Command::Import {
+            file,
+            format,
+            dry_run,
+        } => import_file(g, &file, format, dry_run).await,
+        Command::Export { reveal, output } => export(g, reveal, output).await,
+        Command::Keygen { id } => {
+            println!("{}", &*Keyring::generate(&id)?);
+            Ok(())
+        }
+        Command::Keys => {
+            let store = g.store().await?;
+            let usage = store.key_usage().await?;
+            if g.json {
+                print_json(&json!(usage));
+            } else {
+                let rows: Vec<Vec<String>> = usage
+                    .iter()
+                    .map(|(k, n)| vec![k.clone(), n.to_string()])
+                    .collect();
+                print!("{}", output::table(&["KEY", "TOKENS"], &rows));
+            }
+            Ok(())
+        }
+        Command::Rotate { writes_per_second } => {
+            let rate = std::num::NonZeroU32::new(writes_per_second)
+                .ok_or_else(|| Failure::Usage("--writes-per-second must be at least 1".into()))?;
+            let store = g.store().await?;
+            let bar = progress(0, "re-encrypting");
+            let shown = bar.clone();
+            let options = BulkOptions::default()
+                .writes_per_second(rate)
+                .on_progress(move |p| {
+                    shown.set_length(p.total as u64);
+                    shown.set_position(p.done as u64);
+                });
+            let report = store.reencrypt(&options).await?;
+            bar.finish_and_clear();
+            report_bulk(g, "re-encrypted", report);
+            Ok(())
+        }
+        Command::Retag => {
+            let store = g.store().await?;
+            let report = store.retag(&BulkOptions::default()).await?;
+            report_bulk(g, "re-tagged", report);
+            Ok(())
+        }
+        Command::Retire { key_id } => {
+            g.store().await?.retire_key(&key_id).await?;
+            println!("retired key {key_id}");
+            Ok(())
+        }
+        Command::Refresh { who, zoho } => {
+            let manager = g.manager(&zoho).await?;
+            let query = match (who.id, who.user) {
+                (Some(id), _) => OAuthToken::default().with_id(id),
+                (None, Some(user)) => OAuthToken::default().with_user_name(user),
+                (None, None) => return Err(Failure::Usage("give --id or --user".into())),
+            };
+            let token = manager.refresh_now(&query).await.map_err(|e| match e {
+                zoho_token_store::Error::InvalidToken { .. } => {
+                    Failure::NotFound("no stored token matches".into())
+                }
+                other => other.into(),
+            })?;
+            show(g, &token, false);
+            Ok(())
+        }
+        Command::RefreshDue { within, zoho } => {
+            let manager = g.manager(&zoho).await?;
+            let report = manager.refresh_due(Duration::from(within)).await?;
+            let failed: Vec<_> = report
+                .failed
+                .iter()
+                .map(|(id, e)| json!({"id": id, "error": e.to_string()}))
+                .collect();
+            if g.json {
+                print_json(
+                    &json!({"examined": report.examined, "refreshed": report.refreshed, "failed": failed}),
+                );
+            } else {
+                println!(
+                    "examined {}, refreshed {}, failed {}",
+                    report.examined,
+                    report.refreshed,
+                    report.failed.len()
+                );
+                for (id, e) in &report.failed {
+                    eprintln!("  {}: {e}", id.as_deref().unwrap_or("?"));
+                }
+            }
+            if report.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Failed(format!(
+                    "{} token(s) could not be refreshed",
+                    report.failed.len()
+                )))
+            }
+        }
+    }
+}
+
+fn find_query(by: FindBy, client_id: Option<String>) -> Result<OAuthToken, Failure> {
+    let with_client = |t: OAuthToken| match &client_id {
+        // The contract matches grant and refresh tokens only with client credentials; the id is what
+        // is compared, so the secret can be a placeholder here.
+        Some(c) => Ok(t.with_client(c.clone(), "-")),
+        None => Err(Failure::Usage(
+            "--refresh-token and --grant-token need --client-id".into(),
+        )),
+    };
+    match by {
+        FindBy { user: Some(u), .. } => Ok(OAuthToken::default().with_user_name(u)),
+        FindBy {
+            refresh_token: Some(r),
+            ..
+        } => with_client(OAuthToken::default().with_refresh_token(r)),
+        FindBy {
+            grant_token: Some(g),
+            ..
+        } => with_client(OAuthToken::default().with_grant_token(g)),
+        FindBy {
+            access_token: Some(a),
+            ..
+        } => Ok(OAuthToken {
+            access_token: Some(a.into()),
+            ..OAuthToken::default()
+        }),
+        _ => Err(Failure::Usage(
+            "give one of --user, --refresh-token, --grant-token, --access-token".into(),
+        )),
+    }
+}
+
+fn show(g: &Global, token: &OAuthToken, reveal: bool) {
+    if g.json {
+        print_json(&output::token_json(token, reveal));
+    } else {
+        print!("{}", output::token_text(token, reveal));
+    }
+}
+
+fn report_bulk(g: &Global, verb: &str, r: zoho_token_store::BulkReport) {
+    if g.json {
+        print_json(
+            &json!({"examined": r.examined, "changed": r.changed, "unchanged": r.unchanged, "skipped": r.skipped}),
+        );
+    } else {
+        println!(
+            "{verb} {} of {} token(s); {} already done, {} changed meanwhile (rerun to retry)",
+            r.changed, r.examined, r.unchanged, r.skipped
+        );
+    }
+}
+
+async fn list(g: &Global) -> Outcome {
+    let entries = g.store().await?.inventory().await?;
+    if g.json {
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.token.id, "user_name": e.token.user_name, "client_id": e.token.client_id,
+                    "expiry_time": e.token.expires_at_ms, "key_id": e.key_id,
+                    "last_changed": e.last_changed.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                })
+            })
+            .collect();
+        print_json(&json!(rows));
+        return Ok(());
+    }
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                dash(&e.token.id),
+                dash(&e.token.user_name),
+                dash(&e.token.client_id),
+                output::expiry(e.token.expires_at_ms),
+                e.key_id.clone(),
+                output::ago(e.last_changed),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &["ID", "USER", "CLIENT ID", "EXPIRES", "KEY", "CHANGED"],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+async fn import_file(
+    g: &Global,
+    file: &std::path::Path,
+    format: import::Format,
+    dry_run: bool,
+) -> Outcome {
+    let rows = import::read(file, format).map_err(Failure::Failed)?;
+    let store = g.store().await?;
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let bar = progress(
+        rows.len() as u64,
+        if dry_run { "checking" } else { "importing" },
+    );
+    for row in rows {
+        bar.inc(1);
+        let mut token = match row.token {
+            Ok(t) => t,
+            Err(reason) => {
+                failures.push((row.number, reason));
+                continue;
+            }
+        };
+        // What is stored for this row now: by id, else as the SDK matches (user, then tokens).
+        let existing = match &token.id {
+            Some(id) => store.find_token_by_id(id).await,
+            None => match store.find_token(&token).await {
+                Ok(Some(found)) => {
+                    store
+                        .find_token_by_id(found.id.as_deref().unwrap_or_default())
+                        .await
+                }
+                other => other,
+            },
+        };
+        let existing = match existing {
+            Ok(e) => e,
+            Err(e) => {
+                failures.push((row.number, e.to_string()));
+                continue;
+            }
+        };
+        match existing {
+            Some(stored)
+                if {
+                    token.id = stored.id.clone();
+                    stored == token
+                } =>
+            {
+                unchanged += 1
+            }
+            Some(_) => updated += 1,
+            None => created += 1,
+        }
+        if !dry_run && let Err(e) = store.save_token(&mut token).await {
+            failures.push((row.number, e.to_string()));
+            match &token.id {
+                Some(_) => updated -= 1,
+                None => created -= 1,
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let failed = failures.len();
+    if g.json {
+        let errors: Vec<_> = failures
+            .iter()
+            .map(|(n, r)| json!({"row": n, "reason": r}))
+            .collect();
+        print_json(
+            &json!({"dry_run": dry_run, "created": created, "updated": updated, "unchanged": unchanged, "failed": failed, "errors": errors}),
+        );
+    } else {
+        for (n, reason) in &failures {
+            eprintln!("row {n}: {reason}");
+        }
+        let verb = if dry_run { "would be: " } else { "" };
+        println!(
+            "{verb}created {created}, updated {updated}, unchanged {unchanged}, failed {failed}"
+        );
+    }
+    if failed > 0 {
+        Err(Failure::Failed(format!("{failed} row(s) failed")))
+    } else {
+        Ok(())
+    }
+}
+
+async fn export(g: &Global, reveal: bool, output: Option<PathBuf>) -> Outcome {
+    if !reveal {
+        return Err(Failure::Usage(
+            "export writes every token decrypted; add --reveal to confirm".into(),
+        ));
+    }
+    let tokens = g.store().await?.get_tokens().await?;
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
+            // An existing file keeps its mode on open: make it owner-only too.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
+            Box::new(file)
+        }
+        None => Box::new(std::io::stdout()),
+    };
+    let bar = progress(tokens.len() as u64, "exporting");
+    for token in &tokens {
+        let line = token.to_json();
+        out.write_all(&line)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Failure::Failed(format!("writing: {e}")))?;
+        bar.inc(1);
+    }
+    out.flush()
+        .map_err(|e| Failure::Failed(format!("writing: {e}")))?;
+    bar.finish_and_clear();
+    if let Some(path) = output {
+        eprintln!(
+            "exported {} token(s) to {} (owner-only)",
+            tokens.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
