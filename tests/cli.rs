@@ -1,0 +1,551 @@
+//! The `zoho-token-store` command against LocalStack, with fixtures the tests create.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use zoho_token_store::Keyring;
+
+const HEADER: &str = "id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain";
+
+/// One isolated store: its own prefix and keys, on LocalStack.
+struct Env {
+    prefix: String,
+    keys: String,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(test: &str) -> Self {
+        Self {
+            prefix: common::unique_prefix(test),
+            keys: Keyring::generate("k1").unwrap().to_string(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
+        cmd.env("AWS_ENDPOINT_URL", common::endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("ZOHO_TOKEN_STORE_PREFIX", &self.prefix)
+            .env("ZOHO_TOKEN_STORE_KEYS", &self.keys)
+            .env_remove("ZOHO_TOKEN_STORE_KEYRING_SECRET")
+            .env_remove("ZOHO_ACCOUNTS_URL");
+        cmd
+    }
+
+    fn file(&self, name: &str, contents: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self
+            .cmd()
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    }
+}
+
+/// The SDK's current file layout with ids "1" to "12" (the seed's max-id collision case).
+fn twelve_rows() -> String {
+    let mut csv = format!("{HEADER}\n");
+    for n in 1..=12 {
+        csv += &format!(
+            "{n},user{n}@example.com,1000.CLIENT,secret-{n},1000.refresh-{n}-abcdefghijkl,1000.access-{n},,1900000000000,https://app.example.com/cb,https://www.zohoapis.com\n"
+        );
+    }
+    csv
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn help_reads_well_for_every_command() {
+    let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
+    cmd.arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:").and(predicate::str::contains("Exit codes")));
+    for sub in [
+        "list",
+        "show",
+        "find",
+        "delete",
+        "purge",
+        "import",
+        "export",
+        "keygen",
+        "keys",
+        "rotate",
+        "retag",
+        "retire",
+        "refresh",
+        "refresh-due",
+    ] {
+        let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
+        cmd.args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: zoho-token-store"));
+    }
+    let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
+    cmd.arg("no-such-command").assert().code(2);
+}
+
+#[test]
+fn keygen_prints_a_keyring_the_library_reads() {
+    let env = Env::new("cli-keygen");
+    let out = env
+        .cmd()
+        .args(["keygen", "--id", "prod1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let ring = Keyring::parse(String::from_utf8(out).unwrap().trim()).unwrap();
+    assert_eq!(ring.primary_key_id(), "prod1");
+}
+
+#[test]
+fn import_the_sdk_file_twice_never_duplicates_and_reports_bad_rows() {
+    let env = Env::new("cli-import");
+    let mut csv = twelve_rows();
+    csv += "13,O'Brien@example.com,1000.CLIENT,secret-13,1000.refresh-13,,,,,\n"; // a quote; empty means none
+    csv += "14,bad@example.com,1000.CLIENT,secret-14,1000.refresh-14,,,soon,,\n"; // line 15: bad expiry
+    csv += "15,short@example.com,1000.CLIENT\n"; // line 16: too few columns
+    let file = env.file("sdk_tokens.txt", &csv);
+
+    env.cmd()
+        .args(["import"])
+        .arg(&file)
+        .arg("--dry-run")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "would be: created 13, updated 0, unchanged 0, failed 2",
+        ));
+    assert_eq!(
+        env.json(&["list"]).as_array().unwrap().len(),
+        0,
+        "a dry run writes nothing"
+    );
+
+    env.cmd()
+        .arg("import")
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "created 13, updated 0, unchanged 0, failed 2",
+        ))
+        .stderr(
+            predicate::str::contains("row 15: expiry_time `soon`")
+                .and(predicate::str::contains("row 16: expected 9 or 10 columns")),
+        );
+    let list = env.json(&["list"]);
+    let mut want: Vec<String> = (1..=13).map(|n| n.to_string()).collect();
+    want.sort();
+    assert_eq!(ids(&list), want);
+
+    // Re-running: nothing new; one changed row is an update.
+    let changed = csv.replace("1000.access-5,", "1000.access-5b,");
+    let file = env.file("sdk_tokens_2.txt", &changed);
+    let summary = env
+        .cmd()
+        .args(["import", "--json"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let summary: Value = serde_json::from_slice(&summary).unwrap();
+    assert_eq!(
+        (
+            summary["created"].as_u64(),
+            summary["updated"].as_u64(),
+            summary["unchanged"].as_u64()
+        ),
+        (Some(0), Some(1), Some(12))
+    );
+    assert_eq!(summary["errors"][0]["row"], 15);
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 13);
+
+    let obrien = env.json(&["find", "--user", "O'Brien@example.com"]);
+    assert_eq!(obrien["id"], "13");
+    assert_eq!(
+        obrien["access_token"],
+        Value::Null,
+        "an empty field is none"
+    );
+}
+
+#[test]
+fn import_older_layouts_sqlite_and_json_lines() {
+    let env = Env::new("cli-formats");
+    let v21 = env.file(
+        "v21.csv",
+        "id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri\n\
+         21,v21@example.com,1000.C,s,1000.refresh-21,,,,https://x/cb\n",
+    );
+    let legacy = env.file("legacy.csv", "user_mail,client_id,refresh_token,access_token,grant_token,expiry_time\nlegacy@example.com,1000.C,1000.refresh-l,1000.access-l,,1900000000000\n");
+    env.cmd()
+        .arg("import")
+        .arg(&v21)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 1"));
+    env.cmd()
+        .arg("import")
+        .arg(&legacy)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 1"));
+    let found = env.json(&["find", "--user", "legacy@example.com", "--reveal"]);
+    assert_eq!(found["refresh_token"], "1000.refresh-l");
+    assert!(
+        found["id"].as_str().unwrap().starts_with('u'),
+        "no id in that layout: one is assigned"
+    );
+
+    let db = env.dir.path().join("zohooauth.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), \
+         client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), \
+         expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id));
+         INSERT INTO oauthtoken VALUES ('10', 'db1@example.com', '1000.C', 's', '1000.refresh-db1', '1000.access-db1', NULL, '1900000000000', NULL, 'https://www.zohoapis.eu');
+         INSERT INTO oauthtoken VALUES ('11', 'db2@example.com', '1000.C', 's', '1000.refresh-db2', '', '', '', '', '');",
+    )
+    .unwrap();
+    drop(conn);
+    env.cmd()
+        .arg("import")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 2"));
+    assert_eq!(
+        env.json(&["show", "10"])["api_domain"],
+        "https://www.zohoapis.eu"
+    );
+
+    let exported = env.dir.path().join("out.jsonl");
+    env.cmd()
+        .args(["export", "--reveal", "--output"])
+        .arg(&exported)
+        .assert()
+        .success();
+    let other = Env::new("cli-formats-copy");
+    other
+        .cmd()
+        .arg("import")
+        .arg(&exported)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 4"));
+    assert_eq!(
+        other.json(&["show", "11", "--reveal"])["refresh_token"],
+        "1000.refresh-db2"
+    );
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let env = Env::new("cli-bad");
+    env.cmd()
+        .args(["import", "/nonexistent/sdk_tokens.txt"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no such file"));
+    let empty_db = env.dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty_db)
+        .unwrap()
+        .execute_batch("CREATE TABLE other (x int);")
+        .unwrap();
+    env.cmd()
+        .arg("import")
+        .arg(&empty_db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no table `oauthtoken`"));
+    env.cmd()
+        .args(["find", "--refresh-token", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--client-id"));
+    env.cmd()
+        .args(["purge"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--yes"));
+    env.cmd()
+        .args(["export"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--reveal"));
+
+    // A wrong key, and an unreachable endpoint: exit 1 with what failed, never a secret.
+    let file = env.file(
+        "one.csv",
+        &format!("{HEADER}\n1,u@example.com,1000.C,s,1000.refresh-SECRETVALUE,,,,,\n"),
+    );
+    env.cmd().arg("import").arg(&file).assert().success();
+    env.cmd()
+        .env(
+            "ZOHO_TOKEN_STORE_KEYS",
+            Keyring::generate("k1").unwrap().as_str(),
+        )
+        .args(["show", "1"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cannot decrypt")
+                .and(predicate::str::contains("SECRETVALUE").not()),
+        );
+    env.cmd()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .args(["show", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("AWS GetSecretValue failed"));
+    env.cmd()
+        .env_remove("ZOHO_TOKEN_STORE_KEYS")
+        .args(["list"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ZOHO_TOKEN_STORE_KEYS is not set"));
+}
+
+#[test]
+fn list_show_find_delete_purge_and_export() {
+    let env = Env::new("cli-crud");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+
+    let table = env
+        .cmd()
+        .arg("list")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.starts_with("ID")
+            && table.contains("user7@example.com")
+            && table.contains("in ")
+            && table.contains("k1")
+    );
+    assert!(!table.contains("refresh-7"), "no secrets in the list");
+
+    let shown = env
+        .cmd()
+        .args(["show", "7"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8(shown).unwrap();
+    assert!(
+        shown.contains("[redacted] ...ijkl") && !shown.contains("1000.refresh-7"),
+        "{shown}"
+    );
+    assert_eq!(
+        env.json(&["show", "7", "--reveal"])["refresh_token"],
+        "1000.refresh-7-abcdefghijkl"
+    );
+    assert_eq!(
+        env.json(&[
+            "find",
+            "--refresh-token",
+            "1000.refresh-3-abcdefghijkl",
+            "--client-id",
+            "1000.CLIENT"
+        ])["id"],
+        "3"
+    );
+    assert_eq!(
+        env.json(&["find", "--access-token", "1000.access-4"])["id"],
+        "4"
+    );
+    env.cmd()
+        .args(["find", "--user", "nobody@example.com"])
+        .assert()
+        .code(3);
+    env.cmd().args(["show", "99"]).assert().code(3);
+
+    let out = env.dir.path().join("backup.jsonl");
+    env.cmd()
+        .args(["export", "--reveal", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(lines.lines().count(), 12);
+    assert!(lines.contains("\"refresh_token\":\"1000.refresh-12-abcdefghijkl\""));
+
+    env.cmd().args(["delete", "7"]).assert().success();
+    env.cmd().args(["show", "7"]).assert().code(3);
+    env.cmd().args(["delete", "7"]).assert().code(3);
+    env.cmd()
+        .args(["purge", "--yes", "--force"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deleted 11"));
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 0);
+    assert!(Path::new(&out).exists());
+}
+
+#[test]
+fn keys_rotate_and_retire() {
+    let env = Env::new("cli-keys");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    assert_eq!(env.json(&["keys"])["k1"], 12);
+
+    // A new primary key first in the ring, the old one kept.
+    let ring = Keyring::parse(&env.keys).unwrap();
+    let rotated = ring.with_new_primary("k2", &[7; 32]).unwrap();
+    let rotated = rotated.to_text().to_string();
+    let with_k2 = |cmd: &mut Command| {
+        cmd.env("ZOHO_TOKEN_STORE_KEYS", &rotated);
+    };
+    let mut cmd = env.cmd();
+    with_k2(&mut cmd);
+    cmd.args(["retire", "k1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("still encrypts 12 token(s)"));
+    let mut cmd = env.cmd();
+    with_k2(&mut cmd);
+    cmd.args(["rotate", "--writes-per-second", "500"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("re-encrypted 12 of 12"));
+    let mut cmd = env.cmd();
+    with_k2(&mut cmd);
+    let usage: Value = serde_json::from_slice(
+        &cmd.args(["keys", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(usage, serde_json::json!({"k2": 12}));
+    let mut cmd = env.cmd();
+    with_k2(&mut cmd);
+    cmd.args(["retire", "k1"]).assert().success();
+    let mut cmd = env.cmd();
+    with_k2(&mut cmd);
+    cmd.args(["retag"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("re-tagged 0 of 12"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_and_refresh_due_talk_to_zoho() {
+    let zoho = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"access_token": "1000.fresh-access", "expires_in": 3600}),
+        ))
+        .mount(&zoho)
+        .await;
+    let env = Env::new("cli-refresh");
+    let csv = format!(
+        "{HEADER}\n1,due@example.com,1000.C,s,1000.refresh-1,1000.old,,1000,,\n2,fine@example.com,1000.C,s,1000.refresh-2,1000.ok,,1900000000000,,\n"
+    );
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &csv))
+        .assert()
+        .success();
+    let url = zoho.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        let run = |args: Vec<&'static str>| {
+            let mut cmd = env.cmd();
+            cmd.env("ZOHO_ACCOUNTS_URL", &url).args(args);
+            cmd
+        };
+        let due = run(vec!["refresh-due", "--within", "10m", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let one = run(vec!["refresh", "--user", "fine@example.com", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let missing = run(vec!["refresh", "--user", "nobody@example.com"])
+            .assert()
+            .get_output()
+            .status
+            .code();
+        (due, one, missing)
+    })
+    .await
+    .unwrap();
+    let due: Value = serde_json::from_slice(&out.0).unwrap();
+    assert_eq!(
+        (due["examined"].as_u64(), due["refreshed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let one: Value = serde_json::from_slice(&out.1).unwrap();
+    assert_eq!(one["user_name"], "fine@example.com");
+    let shown = one["access_token"].as_str().unwrap();
+    assert!(
+        shown.starts_with("[redacted]") && !shown.contains("fresh-access"),
+        "refresh output stays redacted: {shown}"
+    );
+    assert_eq!(out.2, Some(3));
+    assert_eq!(zoho.received_requests().await.unwrap().len(), 2);
+}
