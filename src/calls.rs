@@ -39,8 +39,9 @@ impl CallCounter {
         self.lock().clear();
     }
 
-    /// An interceptor that records into this counter, for an SDK client's config.
-    pub(crate) fn interceptor(&self) -> impl Intercept + 'static {
+    /// An interceptor that records into this counter: add it to any SDK client's config to count that
+    /// client's calls the same way the store counts its own.
+    pub fn interceptor(&self) -> impl Intercept + 'static {
         CountingInterceptor(self.clone())
     }
 

@@ -77,6 +77,18 @@ async fn lookups_by_id_or_user_cost_one_read_and_by_token_one_batch() {
         "{:?}",
         calls.snapshot()
     );
+
+    calls.reset();
+    store
+        .delete_token(alice.id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (calls.total(), calls.count("DeleteSecret")),
+        (1, 1),
+        "delete of one: {:?}",
+        calls.snapshot()
+    );
 }
 
 #[tokio::test]
