@@ -190,7 +190,8 @@ async fn main() {
                     ours.save_token(&mut t).await.map(|()| (i, t.id.unwrap()))
                 }
             })
-            .buffer_unordered(16)
+            // One at a time: LocalStack 4.10's listing is not thread-safe under concurrent creates.
+            .buffer_unordered(1)
             .try_collect()
             .await
             .unwrap();

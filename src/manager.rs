@@ -438,7 +438,7 @@ impl Inner {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
             // The holder saves before it releases: the stored token may be fresh now.
-            if let Some(stored) = self.store.find_token_by_id(&id).await?
+            if let Some(stored) = self.store.reload_token(&id).await?
                 && !self.is_due(&stored, margin)
             {
                 return Ok(stored);
@@ -454,7 +454,7 @@ impl Inner {
     ) -> Result<OAuthToken> {
         let id = token.id.clone().unwrap_or_default();
         // Re-read under the lease: another process may have refreshed just before we took it.
-        let latest = match self.store.find_token_by_id(&id).await? {
+        let latest = match self.store.reload_token(&id).await? {
             Some(stored) if !self.is_due(&stored, margin) => {
                 held.release().await;
                 return Ok(stored);

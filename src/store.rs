@@ -59,4 +59,14 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// An invalid id, a backend failure, or a stored entry that cannot be read.
     async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>>;
+
+    /// The token with this id as stored right now, bypassing any cache the store keeps: what
+    /// [`TokenManager`](crate::TokenManager) re-reads to see another process's refresh. Defaults to
+    /// [`find_token_by_id`](TokenStore::find_token_by_id).
+    ///
+    /// # Errors
+    /// As [`find_token_by_id`](TokenStore::find_token_by_id).
+    async fn reload_token(&self, id: &str) -> Result<Option<OAuthToken>> {
+        self.find_token_by_id(id).await
+    }
 }

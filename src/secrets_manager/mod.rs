@@ -14,6 +14,7 @@
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
 
 pub(crate) mod aws_error;
+mod cache;
 mod inventory;
 mod lease;
 mod options;
@@ -78,6 +79,7 @@ pub struct SecretsManagerStore {
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
     calls: CallCounter,
+    cache: Option<cache::Cache>,
 }
 
 /// What `DescribeSecret` said about a secret name.
@@ -233,10 +235,36 @@ impl SecretsManagerStore {
         }
     }
 
+    /// One secret's token: from the cache when it holds a fresh entry, else read (and cached).
     async fn read(&self, ring: &mut Arc<Keyring>, name: &str) -> Result<Option<OAuthToken>> {
-        match self.read_raw(name).await? {
-            Some(raw) => self.decode(ring, &raw).await.map(Some),
-            None => Ok(None),
+        if let Some((token, _)) = self.cache.as_ref().and_then(|c| c.get(name)) {
+            return Ok(Some(token));
+        }
+        self.read_fresh(ring, name).await
+    }
+
+    /// One secret's token read from the service, bypassing the cache (and refreshing it).
+    async fn read_fresh(&self, ring: &mut Arc<Keyring>, name: &str) -> Result<Option<OAuthToken>> {
+        let token = match self.read_raw(name).await? {
+            Some(raw) => self.decode(ring, &raw).await?,
+            None => {
+                if let Some(cache) = &self.cache {
+                    cache.remove(name);
+                }
+                return Ok(None);
+            }
+        };
+        if let Some(cache) = &self.cache {
+            cache.put(ring, name, &token, None);
+        }
+        Ok(Some(token))
+    }
+
+    /// What to write to: a cached entry whose tags are known stands in for `DescribeSecret`.
+    async fn state(&self, name: &str) -> Result<State> {
+        match self.cache.as_ref().and_then(|c| c.get(name)) {
+            Some((_, Some(tags))) => Ok(State::Live(tags)),
+            _ => self.describe(name).await,
         }
     }
 
@@ -384,8 +412,19 @@ impl SecretsManagerStore {
                 grant.into_iter().chain(refresh).collect()
             }
         };
+        if let Some(cache) = &self.cache
+            && let Some((token, _)) = cache.name_for(&digests).and_then(|name| cache.get(&name))
+            && lookup.rank(&token).is_some()
+        {
+            return Ok(Some(token));
+        }
         let raws = self.find_by_digests(digests).await?;
         let candidates = self.decode_all(ring, &raws).await?;
+        if let Some(cache) = &self.cache {
+            for (raw, token) in raws.iter().zip(&candidates) {
+                cache.put(ring, &raw.name, token, None);
+            }
+        }
         Ok(lookup.best(&candidates).cloned())
     }
 
@@ -418,16 +457,24 @@ impl SecretsManagerStore {
         }
     }
 
-    async fn put(&self, name: &str, value: String) -> Result<()> {
-        self.client
+    /// Writes a new current version; `false` when the secret is gone or in its recovery window (a
+    /// cached state was stale, or another process deleted it meanwhile).
+    async fn put(&self, name: &str, value: String) -> Result<bool> {
+        let sent = self
+            .client
             .put_secret_value()
             .secret_id(name)
             .client_request_token(versions::request_token(name, &value))
             .secret_string(value)
             .send()
-            .await
-            .map_err(|e| aws_error::backend("PutSecretValue", e))?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+                Ok(false)
+            }
+            Err(e) => Err(aws_error::backend("PutSecretValue", e)),
+        }
     }
 
     /// Brings a secret's tags from `current` to `wanted`, with no call when they already agree.
@@ -486,7 +533,12 @@ impl SecretsManagerStore {
         for _ in 0..3 {
             match state {
                 State::Absent => match self.create(name, value.clone(), &wanted).await? {
-                    CreateOutcome::Created => return Ok(()),
+                    CreateOutcome::Created => {
+                        if let Some(cache) = &self.cache {
+                            cache.put(ring, name, token, Some(wanted));
+                        }
+                        return Ok(());
+                    }
                     // Another writer created it first (or it is in its recovery window): look again.
                     CreateOutcome::Exists => state = self.describe(name).await?,
                 },
@@ -503,8 +555,15 @@ impl SecretsManagerStore {
                     state = State::Live(tags);
                 }
                 State::Live(tags) => {
-                    self.put(name, value).await?;
-                    return self.retag_secret(name, &tags, &wanted).await.map(|_| ());
+                    if !self.put(name, value.clone()).await? {
+                        state = self.describe(name).await?;
+                        continue;
+                    }
+                    self.retag_secret(name, &tags, &wanted).await?;
+                    if let Some(cache) = &self.cache {
+                        cache.put(ring, name, token, Some(wanted));
+                    }
+                    return Ok(());
                 }
             }
         }
@@ -627,18 +686,18 @@ impl TokenStore for SecretsManagerStore {
         let (name, state) = match (&token.id, &token.user_name) {
             (Some(given), _) => {
                 let name = self.secret_name(given)?;
-                let state = self.describe(&name).await?;
+                let state = self.state(&name).await?;
                 (name, state)
             }
             (None, Some(user)) => {
                 let derived = self.name_of(&index::user_id(&ring, user));
-                match self.describe(&derived).await? {
+                match self.state(&derived).await? {
                     State::Live(tags) => (derived, State::Live(tags)),
                     not_live => match self.find(&mut ring, &Lookup::User(user)).await? {
                         // The user's token lives under another id: update that one.
                         Some(found) => {
                             let name = self.name_of(found.id.as_deref().unwrap_or_default());
-                            let state = self.describe(&name).await?;
+                            let state = self.state(&name).await?;
                             (name, state)
                         }
                         None => (derived, not_live),
@@ -653,7 +712,7 @@ impl TokenStore for SecretsManagerStore {
                 match found.and_then(|f| f.id) {
                     Some(existing) => {
                         let name = self.name_of(&existing);
-                        let state = self.describe(&name).await?;
+                        let state = self.state(&name).await?;
                         (name, state)
                     }
                     None => (self.name_of(&id::random()), State::Absent),
@@ -671,6 +730,9 @@ impl TokenStore for SecretsManagerStore {
     async fn delete_token(&self, id: &str) -> Result<()> {
         let name = self.secret_name(id)?;
         tracing::debug!(secret = %name, "deleting token");
+        if let Some(cache) = &self.cache {
+            cache.remove(&name);
+        }
         self.delete_name(&name).await
     }
 
@@ -693,6 +755,9 @@ impl TokenStore for SecretsManagerStore {
             .map(|listed| listed.name)
             .collect();
         tracing::debug!(count = names.len(), prefix = %self.prefix, "deleting all tokens");
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
         stream::iter(names)
             .map(|name| async move { self.delete_name(&name).await })
             .buffer_unordered(self.concurrency.get())
@@ -705,5 +770,11 @@ impl TokenStore for SecretsManagerStore {
         let name = self.secret_name(id)?;
         let mut ring = self.keys.keyring().await?;
         self.read(&mut ring, &name).await
+    }
+
+    async fn reload_token(&self, id: &str) -> Result<Option<OAuthToken>> {
+        let name = self.secret_name(id)?;
+        let mut ring = self.keys.keyring().await?;
+        self.read_fresh(&mut ring, &name).await
     }
 }

@@ -1,6 +1,7 @@
 //! How a [`SecretsManagerStore`](super::SecretsManagerStore) is configured.
 
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub struct SecretsManagerStoreBuilder {
     prefix: String,
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
+    cache: Option<(NonZeroUsize, Duration)>,
 }
 
 impl SecretsManagerStoreBuilder {
@@ -55,6 +57,7 @@ impl SecretsManagerStoreBuilder {
             recovery_window: RecoveryWindow::default(),
             // Bulk deletes are bounded so a large store does not burst past the service's quotas.
             concurrency: NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),
+            cache: None,
         }
     }
 
@@ -74,6 +77,16 @@ impl SecretsManagerStoreBuilder {
     /// How many service calls bulk operations keep in flight (default 8).
     pub fn concurrency(mut self, concurrency: NonZeroUsize) -> Self {
         self.concurrency = concurrency;
+        self
+    }
+
+    /// Keeps up to `capacity` tokens in an in-process read cache for `ttl`: warm lookups by id, user,
+    /// refresh, grant or access token make no service call, and a save of a cached token skips its
+    /// `DescribeSecret`. Saves and deletes through this store update the cache at once; changes by other
+    /// processes show after `ttl` at most, so keep it short (seconds) where several processes write.
+    /// Off by default.
+    pub fn cache(mut self, capacity: NonZeroUsize, ttl: Duration) -> Self {
+        self.cache = Some((capacity, ttl));
         self
     }
 
@@ -109,6 +122,9 @@ impl SecretsManagerStoreBuilder {
             recovery_window: self.recovery_window,
             concurrency: self.concurrency,
             calls,
+            cache: self
+                .cache
+                .map(|(capacity, ttl)| super::cache::Cache::new(capacity, ttl)),
         })
     }
 }

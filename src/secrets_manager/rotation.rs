@@ -202,6 +202,10 @@ impl SecretsManagerStore {
             }
             limiter.acquire().await;
             self.retag_secret(&raw.name, current, &wanted).await?;
+            if let Some(cache) = &self.cache {
+                // Its cached tags are the old ones now.
+                cache.remove(&raw.name);
+            }
             Ok(Outcome::Changed)
         })
         .await

@@ -1,0 +1,171 @@
+//! The optional read cache: warm lookups make no call, saves and deletes stay coherent.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use common::{client, keyring, token_for, unique_prefix};
+use zoho_token_store::{OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore};
+
+async fn cached(test: &str, capacity: usize, ttl: Duration) -> SecretsManagerStore {
+    SecretsManagerStore::builder(client().await, keyring())
+        .prefix(unique_prefix(test))
+        .cache(NonZeroUsize::new(capacity).unwrap(), ttl)
+        .build()
+        .unwrap()
+}
+
+fn by_refresh(tag: &str) -> OAuthToken {
+    OAuthToken::default()
+        .with_client("1000.CLIENTID", "cs")
+        .with_refresh_token(format!("refresh-{tag}"))
+}
+
+#[tokio::test]
+async fn warm_lookups_make_no_call_and_a_warm_save_is_one_write() {
+    let store = cached("cache-warm", 100, Duration::from_secs(60)).await;
+    let mut token = token_for("ava@example.com", "a");
+    store.save_token(&mut token).await.unwrap();
+    let calls = store.calls();
+
+    calls.reset();
+    let id = token.id.clone().unwrap();
+    for query in [
+        OAuthToken::default().with_user_name("ava@example.com"),
+        by_refresh("a"),
+        OAuthToken::default()
+            .with_client("1000.CLIENTID", "cs")
+            .with_grant_token("grant-a"),
+        OAuthToken::default().with_access_token("access-a", 0),
+    ] {
+        assert_eq!(
+            store.find_token(&query).await.unwrap().unwrap().id,
+            token.id
+        );
+    }
+    assert_eq!(store.find_token_by_id(&id).await.unwrap().unwrap(), token);
+    assert_eq!(calls.total(), 0, "warm: {:?}", calls.snapshot());
+
+    // Saving a cached token with no index change: one write, no read.
+    token.api_domain = Some("https://www.zohoapis.eu".into());
+    store.save_token(&mut token).await.unwrap();
+    assert_eq!(
+        (calls.total(), calls.count("PutSecretValue")),
+        (1, 1),
+        "{:?}",
+        calls.snapshot()
+    );
+    // Read your writes, still without a call.
+    let found = store.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(found.api_domain.as_deref(), Some("https://www.zohoapis.eu"));
+    assert_eq!(calls.total(), 1);
+    // reload_token always asks the service.
+    store.reload_token(&id).await.unwrap().unwrap();
+    assert_eq!(calls.count("GetSecretValue"), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_token_is_never_served_and_entries_expire_and_are_bounded() {
+    let store = cached("cache-coherent", 2, Duration::from_millis(400)).await;
+    let mut tokens = Vec::new();
+    for n in 0..3 {
+        let mut t = token_for(&format!("u{n}@example.com"), &n.to_string());
+        store.save_token(&mut t).await.unwrap();
+        tokens.push(t);
+    }
+    let calls = store.calls();
+
+    // Bounded: the first of three was evicted, the last two are warm.
+    calls.reset();
+    store
+        .find_token_by_id(tokens[2].id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .find_token_by_id(tokens[1].id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(calls.total(), 0);
+    store
+        .find_token_by_id(tokens[0].id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(calls.total(), 1, "evicted entry read again");
+
+    // Deleted through this store: gone at once, by id and by every index. (tokens[0] was just read,
+    // so it is cached; tokens[1], the oldest entry, was evicted to make room.)
+    calls.reset();
+    store.find_token(&by_refresh("0")).await.unwrap().unwrap();
+    assert_eq!(calls.total(), 0, "cached before the delete");
+    store
+        .delete_token(tokens[0].id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_token_by_id(tokens[0].id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_token(&OAuthToken::default().with_user_name("u0@example.com"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.find_token(&by_refresh("0")).await.unwrap().is_none());
+
+    // Time to live: a warm entry is asked for again once it expires.
+    calls.reset();
+    store
+        .find_token_by_id(tokens[2].id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(calls.total(), 0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    store
+        .find_token_by_id(tokens[2].id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(calls.total(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_save_after_another_process_deleted_the_token_still_lands() {
+    let store = cached("cache-stale", 10, Duration::from_secs(60)).await;
+    let mut token = token_for("bo@example.com", "b");
+    store.save_token(&mut token).await.unwrap();
+
+    // Another process deletes it (immediately); this store's cache still believes it is live.
+    let other = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(store.prefix())
+        .recovery_window(RecoveryWindow::Immediate)
+        .build()
+        .unwrap();
+    other
+        .delete_token(token.id.as_deref().unwrap())
+        .await
+        .unwrap();
+
+    token.access_token = Some("access-b2".into());
+    store.save_token(&mut token).await.unwrap();
+    let fresh = other
+        .find_token_by_id(token.id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fresh.access_token.unwrap().secret(),
+        "access-b2",
+        "re-created, not lost"
+    );
+}
