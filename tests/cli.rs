@@ -549,3 +549,99 @@ async fn refresh_and_refresh_due_talk_to_zoho() {
     assert_eq!(out.2, Some(3));
     assert_eq!(zoho.received_requests().await.unwrap().len(), 2);
 }
+
+/// A TCP proxy to LocalStack that lets `allowed` connections through, then refuses all others: the
+/// service "stops" in the middle of a command run in another process. (LocalStack closes the
+/// connection after every response, so each request is one connection.)
+async fn proxy_that_stops_after(allowed: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let upstream = common::endpoint().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        for _ in 0..allowed {
+            let (mut inbound, _) = listener.accept().await.unwrap();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut outbound = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+        // Dropping the listener: every later connection is refused.
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_cut_off_midway_loses_nothing_and_a_rerun_completes() {
+    let env = Env::new("cli-import-outage");
+    let file = env.file("t.csv", &twelve_rows());
+    let endpoint = proxy_that_stops_after(14).await;
+    let env = std::sync::Arc::new(env);
+    let (cut, rerun, list) = tokio::task::spawn_blocking({
+        let env = std::sync::Arc::clone(&env);
+        move || {
+            let cut = env
+                .cmd()
+                .env("AWS_ENDPOINT_URL", &endpoint)
+                .env("AWS_MAX_ATTEMPTS", "1")
+                .arg("import")
+                .arg(&file)
+                .assert()
+                .code(1)
+                .get_output()
+                .clone();
+            let rerun = env
+                .cmd()
+                .arg("import")
+                .arg(&file)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            let list = env.json(&["list"]);
+            (cut, rerun, list)
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8(cut.stderr).unwrap();
+    assert!(
+        stderr.contains("row ") && stderr.contains("AWS"),
+        "rows that could not be written say why: {stderr}"
+    );
+    let first = String::from_utf8(cut.stdout).unwrap();
+    let created_first: usize = first
+        .split("created ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..12).contains(&created_first),
+        "some rows landed before the cut: {first}"
+    );
+    assert!(
+        first.contains(&format!(
+            "updated 0, unchanged 0, failed {}",
+            12 - created_first
+        )),
+        "counts add up: {first}"
+    );
+    let rerun = String::from_utf8(rerun).unwrap();
+    assert!(
+        rerun.contains(&format!(
+            "created {}, updated 0, unchanged {created_first}, failed 0",
+            12 - created_first
+        )),
+        "{rerun}"
+    );
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        12,
+        "every row imported once"
+    );
+}

@@ -196,6 +196,14 @@ struct Who {
     user: Option<String>,
 }
 
+/// What importing one row does to the store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
 /// How a command failed, and so which exit code.
 enum Failure {
     Usage(String),
@@ -524,7 +532,7 @@ async fn import_file(
 ) -> Outcome {
     let rows = import::read(file, format).map_err(Failure::Failed)?;
     let store = g.store().await?;
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let (mut created, mut updated, mut unchanged) = (0usize, 0usize, 0usize);
     let mut failures: Vec<(usize, String)> = Vec::new();
     let bar = progress(
         rows.len() as u64,
@@ -558,24 +566,29 @@ async fn import_file(
                 continue;
             }
         };
-        match existing {
-            Some(stored)
-                if {
-                    token.id = stored.id.clone();
-                    stored == token
-                } =>
-            {
-                unchanged += 1
+        let change = match existing {
+            Some(stored) => {
+                token.id = stored.id.clone();
+                if stored == token {
+                    Change::Unchanged
+                } else {
+                    Change::Updated
+                }
             }
-            Some(_) => updated += 1,
-            None => created += 1,
-        }
-        if !dry_run && let Err(e) = store.save_token(&mut token).await {
+            None => Change::Created,
+        };
+        // Count a row only once its write landed; an unchanged row is not written at all.
+        if change != Change::Unchanged
+            && !dry_run
+            && let Err(e) = store.save_token(&mut token).await
+        {
             failures.push((row.number, e.to_string()));
-            match &token.id {
-                Some(_) => updated -= 1,
-                None => created -= 1,
-            }
+            continue;
+        }
+        match change {
+            Change::Created => created += 1,
+            Change::Updated => updated += 1,
+            Change::Unchanged => unchanged += 1,
         }
     }
     bar.finish_and_clear();
