@@ -89,6 +89,21 @@ pub struct Grant {
     pub expires_in: Duration,
 }
 
+impl Grant {
+    /// Puts what Zoho granted into `token`: the access token with its expiry made absolute, the API
+    /// domain, and the refresh token only when Zoho sent one (a refresh keeps the old one).
+    pub fn apply_to(self, token: &mut OAuthToken) {
+        token.expires_at_ms = Some(crate::token::now_ms() + self.expires_in.as_millis() as u64);
+        token.access_token = Some(self.access_token);
+        if let Some(refresh) = self.refresh_token {
+            token.refresh_token = Some(refresh);
+        }
+        if let Some(domain) = self.api_domain {
+            token.api_domain = Some(domain);
+        }
+    }
+}
+
 /// A client for one Zoho accounts server.
 #[derive(Clone, Debug)]
 pub struct AccountsClient {

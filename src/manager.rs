@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, WeakShared};
 use futures::{FutureExt, StreamExt, stream};
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::lease::{Lease, RefreshCoordinator};
 use crate::secret::AccessToken;
 use crate::store::TokenStore;
-use crate::token::OAuthToken;
+use crate::token::{OAuthToken, now_ms};
 
 /// The default refresh margin: refresh when the access token has less than this left. Long enough for
 /// slow networks and clock skew, far below Zoho's one-hour lifetime.
@@ -165,13 +165,6 @@ pub struct RefreshDueReport {
     pub refreshed: usize,
     /// Tokens whose refresh failed, by id, with why.
     pub failed: Vec<(Option<String>, Error)>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl TokenManager {
@@ -494,14 +487,7 @@ impl Inner {
             self.accounts.exchange_grant(&token).await?
         };
         let mut fresh = token;
-        fresh.expires_at_ms = Some(now_ms() + grant.expires_in.as_millis() as u64);
-        fresh.access_token = Some(grant.access_token);
-        if let Some(refresh) = grant.refresh_token {
-            fresh.refresh_token = Some(refresh);
-        }
-        if let Some(domain) = grant.api_domain {
-            fresh.api_domain = Some(domain);
-        }
+        grant.apply_to(&mut fresh);
         self.refreshed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -16,7 +16,6 @@
 //! re-encrypted and refresh tokens exercised; [`TokenManager`](crate::TokenManager) keeps them fresh.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
@@ -24,7 +23,7 @@ use crate::accounts::AccountsClient;
 use crate::error::{Error, Result};
 use crate::index;
 use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error, tag_pairs};
-use crate::token::OAuthToken;
+use crate::token::{OAuthToken, now_ms};
 
 const CURRENT: &str = "AWSCURRENT";
 const PENDING: &str = "AWSPENDING";
@@ -62,13 +61,6 @@ pub struct RotationEvent {
 pub struct RotationHandler {
     store: Arc<SecretsManagerStore>,
     accounts: AccountsClient,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl RotationHandler {
@@ -162,14 +154,7 @@ impl RotationHandler {
     async fn create(&self, name: &str, version: &str) -> Result<()> {
         let mut token = self.read_version(name, None, CURRENT).await?;
         let grant = self.accounts.refresh(&token).await?;
-        token.expires_at_ms = Some(now_ms() + grant.expires_in.as_millis() as u64);
-        token.access_token = Some(grant.access_token);
-        if let Some(refresh) = grant.refresh_token {
-            token.refresh_token = Some(refresh);
-        }
-        if let Some(domain) = grant.api_domain {
-            token.api_domain = Some(domain);
-        }
+        grant.apply_to(&mut token);
         let ring = self.store.keys.keyring().await?;
         let value = self.store.encrypt(&ring, name, &token)?;
         self.store

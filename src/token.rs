@@ -213,6 +213,14 @@ impl OAuthToken {
     }
 }
 
+/// Milliseconds since the Unix epoch: the unit of [`OAuthToken::expires_at_ms`].
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 #[derive(Serialize)]
 struct WireRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]

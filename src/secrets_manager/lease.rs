@@ -7,7 +7,7 @@
 //! over with the same compare-and-swap, so exactly one of the contenders wins. Lease secrets live under
 //! a nested prefix, which the store's listing ignores.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -16,18 +16,12 @@ use super::{SecretsManagerStore, aws_error, versions};
 use crate::error::{Error, Result};
 use crate::id;
 use crate::lease::{Lease, RefreshCoordinator};
+use crate::token::now_ms;
 
 #[derive(Serialize, Deserialize)]
 struct LeaseValue {
     holder: String,
     expires_at_ms: u64,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn value(ttl: Duration) -> String {
