@@ -119,6 +119,22 @@ async fn saving_an_unchanged_index_is_one_write_and_a_new_token_one_create() {
         "tags ride on CreateSecret"
     );
 
+    // A new user without an id: the computed name is described (absent), the user index is searched
+    // for a token saved under another id, then one create. The absent name is not read again.
+    calls.reset();
+    saved(&store, token_for("erin@example.com", "e")).await;
+    let snapshot = calls.snapshot();
+    assert_eq!(
+        [
+            calls.count("DescribeSecret"),
+            calls.count("BatchGetSecretValue"),
+            calls.count("CreateSecret")
+        ],
+        [1, 1, 1],
+        "{snapshot:?}"
+    );
+    assert_eq!(calls.total(), 3, "{snapshot:?}");
+
     calls.reset();
     token.expires_at_ms = Some(1_999_999_999_999);
     token.api_domain = Some("https://www.zohoapis.eu".into());

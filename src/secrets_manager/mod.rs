@@ -379,18 +379,24 @@ impl SecretsManagerStore {
         }
     }
 
-    /// The stored token for `lookup`, by the cheapest path the contract allows.
+    /// The stored token for `lookup`, by the cheapest path the contract allows. `not_live` names a
+    /// secret the caller has just seen absent or deleted, so it is not read again.
     async fn find(
         &self,
         ring: &mut Arc<Keyring>,
         lookup: &Lookup<'_>,
+        not_live: Option<&str>,
     ) -> Result<Option<OAuthToken>> {
         let digests = match lookup {
             Lookup::User(user) => {
                 // A token saved without an id lives at a name computed from the user: one read. (During an
                 // index-key rotation, older tokens keep the name computed under the previous key.)
                 for user_id in index::user_ids(ring, user) {
-                    if let Some(token) = self.read(ring, &self.name_of(&user_id)).await?
+                    let name = self.name_of(&user_id);
+                    if not_live == Some(name.as_str()) {
+                        continue;
+                    }
+                    if let Some(token) = self.read(ring, &name).await?
                         && lookup.rank(&token).is_some()
                     {
                         return Ok(Some(token));
@@ -672,7 +678,7 @@ impl TokenStore for SecretsManagerStore {
             return Ok(None);
         };
         let mut ring = self.keys.keyring().await?;
-        let Some(stored) = self.find(&mut ring, &lookup).await? else {
+        let Some(stored) = self.find(&mut ring, &lookup, None).await? else {
             return Ok(None);
         };
         query.fill_from(&stored);
@@ -693,7 +699,10 @@ impl TokenStore for SecretsManagerStore {
                 let derived = self.name_of(&index::user_id(&ring, user));
                 match self.state(&derived).await? {
                     State::Live(tags) => (derived, State::Live(tags)),
-                    not_live => match self.find(&mut ring, &Lookup::User(user)).await? {
+                    not_live => match self
+                        .find(&mut ring, &Lookup::User(user), Some(&derived))
+                        .await?
+                    {
                         // The user's token lives under another id: update that one.
                         Some(found) => {
                             let name = self.name_of(found.id.as_deref().unwrap_or_default());
@@ -706,7 +715,7 @@ impl TokenStore for SecretsManagerStore {
             }
             (None, None) => {
                 let found = match Lookup::for_token(token) {
-                    Some(lookup) => self.find(&mut ring, &lookup).await?,
+                    Some(lookup) => self.find(&mut ring, &lookup, None).await?,
                     None => None,
                 };
                 match found.and_then(|f| f.id) {
