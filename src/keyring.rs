@@ -3,6 +3,7 @@
 //! See [`Keyring`] for the model and the text format.
 
 use std::fmt;
+use std::sync::Arc;
 
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
@@ -52,10 +53,12 @@ const INDEX_HKDF_INFO: &[u8] = b"zoho-token-store/v1 lookup-index hmac-sha256";
 #[derive(Clone)]
 pub struct Keyring {
     // The first entry is primary. A handful of keys at most, so a Vec beats a map.
-    keys: Vec<DataKey>,
+    // Shared, copied on write: a store clones its keyring for every operation, and the builder-style
+    // changes below are rare. Clones cost two reference counts, not the AES key schedules.
+    keys: Arc<Vec<DataKey>>,
     // The first entry is current; the others are previous index keys, still tried by lookups while
     // an index-key rotation re-tags the store.
-    index: Vec<IndexKey>,
+    index: Arc<Vec<IndexKey>>,
 }
 
 /// One AES-256 data key. The raw material is kept (zeroized on drop) so the ring can be saved or
@@ -81,8 +84,8 @@ impl Keyring {
     /// ASCII letters, digits, `.`, `_` and `-` (or is the reserved `index`).
     pub fn new(primary_id: &str, primary_key: &[u8], index_key: &[u8]) -> Result<Self> {
         Ok(Self {
-            keys: vec![DataKey::new(primary_id, primary_key)?],
-            index: vec![IndexKey::new(index_key)?],
+            keys: Arc::new(vec![DataKey::new(primary_id, primary_key)?]),
+            index: Arc::new(vec![IndexKey::new(index_key)?]),
         })
     }
 
@@ -92,7 +95,7 @@ impl Keyring {
     /// [`Error::InvalidConfig`] for a bad key id or length, or a key id already in the ring.
     pub fn with_key(mut self, id: &str, key: &[u8]) -> Result<Self> {
         let key = self.fresh(id, key)?;
-        self.keys.push(key);
+        Arc::make_mut(&mut self.keys).push(key);
         Ok(self)
     }
 
@@ -103,7 +106,7 @@ impl Keyring {
     /// [`Error::InvalidConfig`] for a bad key id or length, or a key id already in the ring.
     pub fn with_new_primary(mut self, id: &str, key: &[u8]) -> Result<Self> {
         let key = self.fresh(id, key)?;
-        self.keys.insert(0, key);
+        Arc::make_mut(&mut self.keys).insert(0, key);
         Ok(self)
     }
 
@@ -119,7 +122,7 @@ impl Keyring {
             )));
         }
         let before = self.keys.len();
-        self.keys.retain(|k| k.id != id);
+        Arc::make_mut(&mut self.keys).retain(|k| k.id != id);
         if self.keys.len() == before {
             return Err(Error::invalid_config(format!(
                 "key `{id}` is not in the keyring"
@@ -135,14 +138,14 @@ impl Keyring {
     /// # Errors
     /// [`Error::InvalidConfig`] when the key is not 32 bytes.
     pub fn with_new_index_key(mut self, index_key: &[u8]) -> Result<Self> {
-        self.index.insert(0, IndexKey::new(index_key)?);
+        Arc::make_mut(&mut self.index).insert(0, IndexKey::new(index_key)?);
         Ok(self)
     }
 
     /// Drops every previous index key: the last step of an index-key rotation, once the store is
     /// re-tagged.
     pub fn without_previous_index_keys(mut self) -> Self {
-        self.index.truncate(1);
+        Arc::make_mut(&mut self.index).truncate(1);
         self
     }
 
@@ -171,7 +174,7 @@ impl Keyring {
         };
         let mut ring = Self::new(primary_id, primary, current)?;
         for key in previous {
-            ring.index.push(IndexKey::new(key)?);
+            Arc::make_mut(&mut ring.index).push(IndexKey::new(key)?);
         }
         older
             .iter()
