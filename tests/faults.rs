@@ -59,6 +59,47 @@ impl Intercept for FlakyService {
 }
 
 #[tokio::test]
+async fn call_budgets_count_operations_and_report_retries_apart() {
+    // Every second response is a throttle or a 500, so the SDK retries every second call once.
+    let base = common::sdk_config().await;
+    let config = aws_sdk_secretsmanager::config::Builder::from(&base)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .interceptor(FlakyService {
+            every: 2,
+            seen: 0.into(),
+            injected: Arc::default(),
+        })
+        .build();
+    let store =
+        SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::from_conf(config), keyring())
+            .prefix(unique_prefix("retries-apart"))
+            .build()
+            .unwrap();
+    for n in 0..10 {
+        assert!(
+            store
+                .find_token_by_id(&format!("absent{n}"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let calls = store.calls();
+    assert_eq!(calls.count("GetSecretValue"), 10, "one call per lookup");
+    assert_eq!(calls.total(), 10);
+    assert!(
+        calls.retries("GetSecretValue") >= 4,
+        "the injected failures were retried and reported apart: {}",
+        calls.retries("GetSecretValue")
+    );
+    assert_eq!(calls.total_retries(), calls.retries("GetSecretValue"));
+}
+
+#[tokio::test]
 async fn throttling_and_server_errors_on_a_third_of_responses_are_absorbed_by_retries() {
     let injected = Arc::new(AtomicUsize::new(0));
     let base = common::sdk_config().await;
