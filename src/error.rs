@@ -75,12 +75,36 @@ pub enum Error {
     },
 
     /// A data key cannot be retired while tokens are still encrypted under it.
-    #[error("key `{key_id}` still encrypts {tokens} token(s); run reencrypt first")]
+    #[error(
+        "key `{key_id}` still encrypts {tokens} token(s); re-encrypt them under the primary key first (`zoho-token-store rotate`, or SecretsManagerStore::reencrypt)"
+    )]
     KeyInUse {
         /// The key id.
         key_id: String,
         /// How many tokens use it.
         tokens: usize,
+    },
+
+    /// Previous index keys cannot be dropped while tokens are still tagged under them.
+    #[error(
+        "{tokens} token(s) are not yet tagged under the current index key; re-tag them first (`zoho-token-store retag`, or SecretsManagerStore::retag)"
+    )]
+    IndexKeyInUse {
+        /// How many tokens still need re-tagging.
+        tokens: usize,
+    },
+
+    /// A key change is too recent for a rotation step: processes that loaded the keyring before it may
+    /// still use the old key, for up to the key source's refresh interval (plus clock skew and the
+    /// service's listing lag, so the usage scan sees what they wrote).
+    #[error(
+        "{what} was demoted too recently: processes that loaded the keyring before that may still use it; retry in {ready_in} s, when a fresh usage scan can prove it unused"
+    )]
+    RotationTooSoon {
+        /// Which key (`key \`k1\``, `the previous index key`).
+        what: String,
+        /// Seconds until the step can run.
+        ready_in: u64,
     },
 
     /// A call to AWS failed.
@@ -144,6 +168,17 @@ pub enum Error {
         /// Why saving failed.
         #[source]
         source: Box<Error>,
+    },
+
+    /// The token was deleted (by an operator's `delete` or `purge`, or another process's revoke) while this
+    /// operation held a copy of it. Nothing was written, so the deletion stands; a new sign-in (grant
+    /// token) saves a new token as usual.
+    #[error(
+        "token `{id}` was deleted while this operation held a copy; nothing was written, so the deletion stands (sign the user in again to store a new token)"
+    )]
+    TokenDeleted {
+        /// The deleted token's id.
+        id: String,
     },
 
     /// Another process holds the refresh lease for this token and it did not become fresh in time.

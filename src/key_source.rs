@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -35,6 +36,33 @@ pub trait KeySource: Send + Sync + fmt::Debug {
         self.keyring().await
     }
 
+    /// How stale this source's keyring can be in any process that uses it: a keyring change reaches
+    /// every process within this long. `None` (the default) when the source cannot tell, as for a
+    /// [`Keyring`] fixed at start-up, whose changes reach processes by deployment (the README's two-step
+    /// deploy).
+    fn staleness_bound(&self) -> Option<Duration> {
+        None
+    }
+
+    /// When data key `key_id` stopped being primary, if the source records it (`None`: primary, absent,
+    /// or not recorded). Retiring waits until every process must have seen that change.
+    ///
+    /// # Errors
+    /// As [`KeySource::keyring`].
+    async fn demoted_at(&self, key_id: &str) -> Result<Option<SystemTime>> {
+        let _ = key_id;
+        Ok(None)
+    }
+
+    /// When the previous index keys stopped being current, if the source records it (`None`: no
+    /// previous index key, or not recorded). It may lie in the future while a new index key is staged.
+    ///
+    /// # Errors
+    /// As [`KeySource::keyring`].
+    async fn index_demoted_at(&self) -> Result<Option<SystemTime>> {
+        Ok(None)
+    }
+
     /// Removes a data key that no token uses any more, where the source can store the change. The
     /// default does nothing: remove the key from your configuration yourself.
     ///
@@ -42,6 +70,15 @@ pub trait KeySource: Send + Sync + fmt::Debug {
     /// The change cannot be stored.
     async fn retire(&self, key_id: &str) -> Result<()> {
         let _ = key_id;
+        Ok(())
+    }
+
+    /// Removes the previous index keys once every token is re-tagged, where the source can store the
+    /// change. The default does nothing: remove them from your configuration yourself.
+    ///
+    /// # Errors
+    /// The change cannot be stored.
+    async fn drop_previous_index_keys(&self) -> Result<()> {
         Ok(())
     }
 }
@@ -67,5 +104,21 @@ impl<T: KeySource + ?Sized> KeySource for Arc<T> {
 
     async fn retire(&self, key_id: &str) -> Result<()> {
         (**self).retire(key_id).await
+    }
+
+    fn staleness_bound(&self) -> Option<Duration> {
+        (**self).staleness_bound()
+    }
+
+    async fn demoted_at(&self, key_id: &str) -> Result<Option<SystemTime>> {
+        (**self).demoted_at(key_id).await
+    }
+
+    async fn index_demoted_at(&self) -> Result<Option<SystemTime>> {
+        (**self).index_demoted_at().await
+    }
+
+    async fn drop_previous_index_keys(&self) -> Result<()> {
+        (**self).drop_previous_index_keys().await
     }
 }

@@ -12,6 +12,11 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
+/// How far apart two hosts' clocks may be. A lease is taken over only this long after the expiry its
+/// holder wrote, and key-rotation steps that depend on time wait this much longer. Hosts synchronised by
+/// NTP (as EC2, Lambda and ECS are) stay well inside it.
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
 /// A held refresh lease. Keep it until the refreshed token is saved, then release it.
 #[derive(Clone, Debug)]
 pub struct Lease {

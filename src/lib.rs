@@ -59,10 +59,10 @@ pub use memory::MemoryStore;
 pub use reqwest;
 pub use rotation_handler::{RotationEvent, RotationHandler, RotationStep};
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
-pub use secret_key_source::SecretKeySource;
+pub use secret_key_source::{DEFAULT_REFRESH_INTERVAL, SecretKeySource};
 pub use secrets_manager::{
-    BulkOptions, BulkReport, DEFAULT_PREFIX, Progress, RecoveryWindow, SecretsManagerStore,
-    SecretsManagerStoreBuilder, StoredToken,
+    BulkOptions, BulkReport, DEFAULT_LISTING_LAG, DEFAULT_PREFIX, Progress, RecoveryWindow,
+    SecretsManagerStore, SecretsManagerStoreBuilder, StoredToken,
 };
 pub use store::TokenStore;
 pub use token::OAuthToken;

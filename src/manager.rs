@@ -190,11 +190,11 @@ impl TokenManager {
     /// token with; the Zoho errors ([`Error::InvalidGrant`], [`Error::Throttled`], ...);
     /// [`Error::SaveAfterRefresh`] (with the fresh token) when saving failed; store failures.
     pub async fn token(&self, partial: &OAuthToken) -> Result<OAuthToken> {
-        let token = self.inner.lookup(partial).await?;
-        if !self.inner.is_due(&token, self.inner.margin) {
-            return Ok(token);
+        let found = self.inner.lookup(partial).await?;
+        if !self.inner.is_due(&found.token, self.inner.margin) {
+            return Ok(found.token);
         }
-        self.refresh(token, self.inner.margin).await
+        self.refresh(found, self.inner.margin).await
     }
 
     /// Refreshes the token now, whatever its expiry (still one refresh per token in flight, and under
@@ -240,7 +240,7 @@ impl TokenManager {
     /// # Errors
     /// [`Error::InvalidToken`] when no stored token has a refresh token; Zoho or store failures.
     pub async fn revoke(&self, partial: &OAuthToken) -> Result<()> {
-        let token = self.inner.lookup(partial).await?;
+        let token = self.inner.lookup(partial).await?.token;
         let refresh = token
             .refresh_token
             .as_ref()
@@ -265,7 +265,10 @@ impl TokenManager {
             .filter(|t| t.refresh_token.is_some() && self.inner.is_due(t, within))
             .collect();
         let results: Vec<(Option<String>, Result<OAuthToken>)> = stream::iter(due)
-            .map(|t| async move { (t.id.clone(), self.refresh(t, within).await) })
+            .map(|token| async move {
+                let id = token.id.clone();
+                (id, self.refresh(Found::stored(token), within).await)
+            })
             .buffer_unordered(self.inner.concurrency.get())
             .collect()
             .await;
@@ -283,8 +286,8 @@ impl TokenManager {
     }
 
     /// Joins the refresh in flight for this token, or starts one.
-    async fn refresh(&self, token: OAuthToken, margin: Duration) -> Result<OAuthToken> {
-        let key = flight_key(&token);
+    async fn refresh(&self, token: Found, margin: Duration) -> Result<OAuthToken> {
+        let key = flight_key(&token.token);
         let flight = {
             let mut inflight = self
                 .inner
@@ -339,6 +342,24 @@ impl Drop for ClearOnDrop {
     }
 }
 
+/// A token to refresh, and whether it came from the store: a stored token is only ever written back
+/// over itself ([`TokenStore::update_token`]), so a delete that happens meanwhile stands; a token the
+/// caller brought (nothing stored yet) is saved as new.
+#[derive(Clone)]
+struct Found {
+    token: OAuthToken,
+    stored: bool,
+}
+
+impl Found {
+    fn stored(token: OAuthToken) -> Self {
+        Self {
+            token,
+            stored: true,
+        }
+    }
+}
+
 /// One in-flight refresh per token: by id, else user, else a hash of the refresh or grant token (the
 /// token itself never becomes a map key).
 fn flight_key(token: &OAuthToken) -> String {
@@ -360,7 +381,7 @@ fn flight_key(token: &OAuthToken) -> String {
 impl Inner {
     /// The stored token for `partial` (by id, else as find_token), merged with the caller's values; or the
     /// caller's own token when nothing is stored but it can be exchanged or refreshed.
-    async fn lookup(&self, partial: &OAuthToken) -> Result<OAuthToken> {
+    async fn lookup(&self, partial: &OAuthToken) -> Result<Found> {
         let mut query = partial.clone();
         query.normalize();
         let stored = match &query.id {
@@ -372,8 +393,11 @@ impl Inner {
             None => self.store.find_token(&query).await?,
         };
         match stored {
-            Some(token) => Ok(token),
-            None if query.grant_token.is_some() || query.refresh_token.is_some() => Ok(query),
+            Some(token) => Ok(Found::stored(token)),
+            None if query.grant_token.is_some() || query.refresh_token.is_some() => Ok(Found {
+                token: query,
+                stored: false,
+            }),
             None => Err(Error::invalid_token(
                 "no stored token matches, and there is no grant or refresh token to get one; authorize the user first",
             )),
@@ -407,9 +431,10 @@ impl Inner {
             .is_none_or(|at| at.elapsed() >= margin)
     }
 
-    async fn refresh(self: Arc<Self>, token: OAuthToken, margin: Duration) -> Result<OAuthToken> {
-        let (Some(id), Some(coordinator)) = (token.id.clone(), self.coordinator.clone()) else {
-            return self.refresh_now(token).await;
+    async fn refresh(self: Arc<Self>, found: Found, margin: Duration) -> Result<OAuthToken> {
+        let (Some(id), Some(coordinator)) = (found.token.id.clone(), self.coordinator.clone())
+        else {
+            return self.refresh_now(found).await;
         };
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
@@ -420,7 +445,7 @@ impl Inner {
                     lease: Arc::new(Mutex::new(lease)),
                     released: false,
                 };
-                return self.refresh_holding(token, margin, held).await;
+                return self.refresh_holding(found, margin, held).await;
             }
             if started.elapsed() >= self.wait_timeout {
                 return Err(Error::RefreshTimeout {
@@ -431,43 +456,57 @@ impl Inner {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
             // The holder saves before it releases: the stored token may be fresh now.
-            if let Some(stored) = self.store.reload_token(&id).await?
-                && !self.is_due(&stored, margin)
-            {
-                return Ok(stored);
+            match self.store.reload_token(&id).await? {
+                Some(stored) if !self.is_due(&stored, margin) => return Ok(stored),
+                None if found.stored => return Err(Error::TokenDeleted { id }),
+                _ => {}
             }
         }
     }
 
     async fn refresh_holding(
         &self,
-        token: OAuthToken,
+        found: Found,
         margin: Duration,
         mut held: HeldLease,
     ) -> Result<OAuthToken> {
-        let id = token.id.clone().unwrap_or_default();
-        // Re-read under the lease: another process may have refreshed just before we took it.
-        let latest = match self.store.reload_token(&id).await? {
-            Some(stored) if !self.is_due(&stored, margin) => {
+        let id = found.token.id.clone().unwrap_or_default();
+        // Re-read under the lease: another process may have refreshed just before we took it, or an
+        // operator may have deleted the token (then it stays deleted: no call to Zoho, nothing written).
+        let latest = match self.store.reload_token(&id).await {
+            Ok(Some(stored)) if !self.is_due(&stored, margin) => {
                 held.release().await;
                 return Ok(stored);
             }
-            Some(stored) => stored,
-            None => token,
+            Ok(Some(stored)) => Found::stored(stored),
+            Ok(None) if found.stored => {
+                held.release().await;
+                return Err(Error::TokenDeleted { id });
+            }
+            Ok(None) => found,
+            Err(e) => {
+                held.release().await;
+                return Err(e);
+            }
         };
         let renewing = async {
             // Keep the lease while Zoho is slow; stop quietly if it is lost (the refresh still completes).
+            // A throttled or failed renew is not a lost lease: it is still ours until it expires, so try
+            // again soon instead of giving it up.
+            let mut pause = self.lease_ttl / 3;
             loop {
-                tokio::time::sleep(self.lease_ttl / 3).await;
+                tokio::time::sleep(pause).await;
                 let mut lease = held.lease.lock().await;
-                if !held
-                    .coordinator
-                    .renew(&mut lease, self.lease_ttl)
-                    .await
-                    .unwrap_or(false)
-                {
-                    tracing::warn!(token = %id, "refresh lease lost while refreshing");
-                    std::future::pending::<()>().await;
+                match held.coordinator.renew(&mut lease, self.lease_ttl).await {
+                    Ok(true) => pause = self.lease_ttl / 3,
+                    Err(e) if e.is_retryable() => {
+                        tracing::debug!(token = %id, error = %e, "renewing the refresh lease failed; retrying");
+                        pause = self.lease_ttl / 12;
+                    }
+                    Ok(false) | Err(_) => {
+                        tracing::warn!(token = %id, "refresh lease lost while refreshing");
+                        std::future::pending::<()>().await;
+                    }
                 }
             }
         };
@@ -480,7 +519,8 @@ impl Inner {
     }
 
     /// Calls Zoho, fills in the new access token, discovers the user if needed, and saves.
-    async fn refresh_now(&self, token: OAuthToken) -> Result<OAuthToken> {
+    async fn refresh_now(&self, found: Found) -> Result<OAuthToken> {
+        let Found { token, stored } = found;
         let grant = if token.refresh_token.is_some() {
             self.accounts.refresh(&token).await?
         } else {
@@ -506,8 +546,15 @@ impl Inner {
             }
         }
         let mut saved = fresh.clone();
-        match self.store.save_token(&mut saved).await {
+        let written = if stored {
+            self.store.update_token(&saved).await
+        } else {
+            self.store.save_token(&mut saved).await
+        };
+        match written {
             Ok(()) => Ok(saved),
+            // Deleted while Zoho answered: the deletion stands, and the fresh token is not handed out.
+            Err(e @ Error::TokenDeleted { .. }) => Err(e),
             Err(e) => Err(unsaved(&fresh, e)),
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id;
 use crate::lookup::{Lookup, check_insertable};
 use crate::store::TokenStore;
@@ -83,5 +83,24 @@ impl TokenStore for MemoryStore {
     async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>> {
         id::validate(id)?;
         Ok(self.tokens.lock().await.get(id).cloned())
+    }
+
+    async fn update_token(&self, token: &OAuthToken) -> Result<()> {
+        let mut token = token.clone();
+        token.normalize();
+        token.validate()?;
+        let id = token
+            .id
+            .clone()
+            .ok_or_else(|| Error::invalid_token("update_token needs a token with an id"))?;
+        id::validate(&id)?;
+        let mut tokens = self.tokens.lock().await;
+        match tokens.get_mut(&id) {
+            Some(stored) => {
+                *stored = token;
+                Ok(())
+            }
+            None => Err(Error::TokenDeleted { id }),
+        }
     }
 }

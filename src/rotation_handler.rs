@@ -8,7 +8,13 @@
 //! - `setSecret`: nothing (Zoho issued the new access token already);
 //! - `testSecret`: decrypt the pending version and check it holds a live access token;
 //! - `finishSecret`: move `AWSCURRENT` to the pending version and update the lookup tags, unless the
-//!   application saved a fresher token meanwhile (then that one stays current).
+//!   application saved anything meanwhile (a refresh, a new client secret): `createSecret` records the
+//!   version it refreshed from as a staging label on the pending version, and `finishSecret` moves
+//!   `AWSCURRENT` only while it is still on that version (a compare-and-swap), so an application save is
+//!   never overwritten by the older pending value.
+//!
+//! A token deleted while a rotation is under way stays deleted: every step fails with
+//! [`Error::TokenDeleted`] and writes nothing.
 //!
 //! Every step is idempotent: re-invoking it after a failure or a duplicate delivery does no harm. The
 //! binary `zoho-token-store-rotation` (feature `lambda`) runs this handler on AWS Lambda. The shortest
@@ -21,12 +27,14 @@ use serde::Deserialize;
 
 use crate::accounts::AccountsClient;
 use crate::error::{Error, Result};
-use crate::index;
-use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error, tag_pairs};
+use crate::secrets_manager::versions;
+use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error};
 use crate::token::{OAuthToken, now_ms};
 
 const CURRENT: &str = "AWSCURRENT";
 const PENDING: &str = "AWSPENDING";
+/// Staging label on a pending version naming the version it was refreshed from: `zts-base:<version id>`.
+const BASE_LABEL: &str = "zts-base:";
 
 /// One rotation step, as Secrets Manager names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -84,10 +92,13 @@ impl RotationHandler {
             .await
             .map_err(|e| aws_error::backend("DescribeSecret", e))?;
         let name = described.name().unwrap_or_default().to_owned();
-        if self.store.id_of(&name).is_none() {
+        let Some(id) = self.store.id_of(&name) else {
             return Err(Error::invalid_config(format!(
                 "secret `{name}` is not a token of this store"
             )));
+        };
+        if described.deleted_date().is_some() {
+            return Err(Error::TokenDeleted { id: id.to_owned() });
         }
         let token = event.client_request_token.as_str();
         let stages = described
@@ -95,11 +106,7 @@ impl RotationHandler {
             .and_then(|v| v.get(token))
             .cloned()
             .unwrap_or_default();
-        let current_version = described.version_ids_to_stages().and_then(|v| {
-            v.iter()
-                .find(|(_, s)| s.iter().any(|s| s == CURRENT))
-                .map(|(id, _)| id.clone())
-        });
+        let current_version = versions::current_version(described.version_ids_to_stages());
         let is_current = stages.iter().any(|s| s == CURRENT);
         let is_pending = stages.iter().any(|s| s == PENDING);
         tracing::info!(secret = %name, step = ?event.step, "rotation step");
@@ -112,15 +119,13 @@ impl RotationHandler {
             RotationStep::FinishSecret if is_current => {
                 // Finished before: make sure the clean-up happened too.
                 self.drop_pending(&name, token, &stages).await?;
-                self.sync_tags(&name, token, tag_pairs(described.tags()))
-                    .await
+                self.sync_tags(&name).await
             }
             RotationStep::FinishSecret if !is_pending => Err(not_pending(&name, token)),
             RotationStep::FinishSecret => {
                 let current = current_version
                     .ok_or_else(|| Error::corrupt(&name, "no AWSCURRENT version"))?;
-                self.finish(&name, token, &current, tag_pairs(described.tags()))
-                    .await
+                self.finish(&name, token, &current, &stages).await
             }
         }
     }
@@ -130,7 +135,7 @@ impl RotationHandler {
         name: &str,
         version: Option<&str>,
         stage: &str,
-    ) -> Result<OAuthToken> {
+    ) -> Result<(OAuthToken, String)> {
         let out = self
             .store
             .client
@@ -148,11 +153,12 @@ impl RotationHandler {
             out.secret_binary(),
         )?;
         let mut ring = self.store.keys.keyring().await?;
-        self.store.decode(&mut ring, &raw).await
+        let token = self.store.decode(&mut ring, &raw).await?;
+        Ok((token, raw.version_id.unwrap_or_default()))
     }
 
     async fn create(&self, name: &str, version: &str) -> Result<()> {
-        let mut token = self.read_version(name, None, CURRENT).await?;
+        let (mut token, base) = self.read_version(name, None, CURRENT).await?;
         let grant = self.accounts.refresh(&token).await?;
         grant.apply_to(&mut token);
         let ring = self.store.keys.keyring().await?;
@@ -164,6 +170,7 @@ impl RotationHandler {
             .client_request_token(version)
             .secret_string(value)
             .version_stages(PENDING)
+            .version_stages(format!("{BASE_LABEL}{base}"))
             .send()
             .await
             .map_err(|e| aws_error::backend("PutSecretValue", e))?;
@@ -171,7 +178,7 @@ impl RotationHandler {
     }
 
     async fn test(&self, name: &str, version: &str) -> Result<()> {
-        let pending = self.read_version(name, Some(version), PENDING).await?;
+        let (pending, _) = self.read_version(name, Some(version), PENDING).await?;
         let live =
             pending.access_token.is_some() && pending.expires_at_ms.is_some_and(|at| at > now_ms());
         if !live {
@@ -187,18 +194,18 @@ impl RotationHandler {
         name: &str,
         version: &str,
         current: &str,
-        tags: Vec<(String, String)>,
+        stages: &[String],
     ) -> Result<()> {
-        let pending = self.read_version(name, Some(version), PENDING).await?;
-        let now_current = self.read_version(name, Some(current), CURRENT).await?;
-        // The application refreshed and saved after createSecret: its token is newer, keep it.
-        if now_current.expires_at_ms > pending.expires_at_ms {
-            tracing::info!(secret = %name, "a newer token was saved during rotation; keeping it");
-            return self
-                .drop_pending(name, version, &[PENDING.to_owned()])
-                .await;
+        let base = stages.iter().find_map(|s| s.strip_prefix(BASE_LABEL));
+        // The application saved after createSecret (a refresh, a new client secret): keep its token. A
+        // pending version without a base label (an older handler made it) is treated the same way: when
+        // unsure, never overwrite.
+        if base != Some(current) {
+            tracing::info!(secret = %name, "the token was saved during rotation; keeping that save");
+            return self.drop_pending(name, version, stages).await;
         }
-        self.store
+        match self
+            .store
             .client
             .update_secret_version_stage()
             .secret_id(name)
@@ -207,41 +214,55 @@ impl RotationHandler {
             .remove_from_version_id(current)
             .send()
             .await
-            .map_err(|e| aws_error::backend("UpdateSecretVersionStage", e))?;
-        self.drop_pending(name, version, &[PENDING.to_owned()])
-            .await?;
-        self.sync_tags(name, version, tags).await
+        {
+            Ok(_) => {}
+            Err(e) if aws_error::is_scheduled_for_deletion(&e) || aws_error::is_not_found(&e) => {
+                let id = self.store.id_of(name).unwrap_or(name).to_owned();
+                return Err(Error::TokenDeleted { id });
+            }
+            // AWSCURRENT moved between our describe and now: an application save won the race.
+            Err(e)
+                if matches!(
+                    aws_error::code(&e),
+                    Some("InvalidParameterException" | "InvalidRequestException")
+                ) =>
+            {
+                tracing::info!(secret = %name, "the token was saved during rotation; keeping that save");
+                return self.drop_pending(name, version, stages).await;
+            }
+            Err(e) => return Err(aws_error::backend("UpdateSecretVersionStage", e)),
+        }
+        self.drop_pending(name, version, stages).await?;
+        self.sync_tags(name).await
     }
 
+    /// Removes the rotation's own labels (`AWSPENDING` and the base label) from `version`.
     async fn drop_pending(&self, name: &str, version: &str, stages: &[String]) -> Result<()> {
-        if !stages.iter().any(|s| s == PENDING) {
-            return Ok(());
+        for stage in stages
+            .iter()
+            .filter(|s| *s == PENDING || s.starts_with(BASE_LABEL))
+        {
+            self.store
+                .client
+                .update_secret_version_stage()
+                .secret_id(name)
+                .version_stage(stage)
+                .remove_from_version_id(version)
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("UpdateSecretVersionStage", e))?;
         }
-        self.store
-            .client
-            .update_secret_version_stage()
-            .secret_id(name)
-            .version_stage(PENDING)
-            .remove_from_version_id(version)
-            .send()
-            .await
-            .map_err(|e| aws_error::backend("UpdateSecretVersionStage", e))?;
         Ok(())
     }
 
-    /// Points the lookup tags at the (now current) rotated token: its access token changed.
-    async fn sync_tags(
-        &self,
-        name: &str,
-        version: &str,
-        tags: Vec<(String, String)>,
-    ) -> Result<()> {
-        let token = self.read_version(name, Some(version), CURRENT).await?;
-        let ring = self.store.keys.keyring().await?;
-        self.store
-            .retag_secret(name, &tags, &index::tags_for(&ring, &token))
-            .await
-            .map(|_| ())
+    /// Points the lookup tags at the current token (its access token changed), only while the value is
+    /// the version they are computed from.
+    async fn sync_tags(&self, name: &str) -> Result<()> {
+        let Some(raw) = self.store.read_raw(name).await? else {
+            let id = self.store.id_of(name).unwrap_or(name).to_owned();
+            return Err(Error::TokenDeleted { id });
+        };
+        self.store.retag_from_value(raw, None).await.map(|_| ())
     }
 }
 

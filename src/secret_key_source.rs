@@ -7,12 +7,33 @@
 //! (zeroized on drop). Every wrapped key carries an encryption context naming its role and id, so keys
 //! cannot be swapped between entries.
 //!
-//! The ring is loaded once and cached; when a token names a key id the cache lacks, it is reloaded, so a
-//! rotation made by another process is picked up without a restart. Changes are compare-and-swap writes
-//! on the secret's current version, so two operators rotating at once cannot lose a key.
+//! # Staleness
+//! The ring is cached, and every process re-checks it at most every [`refresh_interval`] (default 5
+//! minutes) with one `DescribeSecret` that compares the current version id (no `GetSecretValue`, no KMS
+//! call unless the keyring changed). A token that names a key id the cache lacks reloads it at once. So
+//! every process sees a keyring change within the interval: that is the bound the rotation steps wait
+//! for.
+//!
+//! - A new data key ([`add_primary_key`]) is primary at once; processes still on the old ring keep
+//!   writing under the old key until they re-check, and read the new key's tokens by reloading. The
+//!   demoted key's demotion time is recorded, and
+//!   [`SecretsManagerStore::retire_key`](crate::SecretsManagerStore::retire_key) refuses until every
+//!   process must have seen it (interval + clock skew + listing lag) and a usage scan made after that
+//!   finds the key unused.
+//! - A new index key ([`add_index_key`]) is staged: every process uses it for lookups as soon as it sees
+//!   it, and for writes only from a time recorded with it (now + interval + clock skew), when every
+//!   process has it. So no process ever misses a token tagged or named under a key it does not know.
+//!
+//! Changes are compare-and-swap writes on the secret's current version, so two operators rotating at
+//! once cannot lose a key.
+//!
+//! [`refresh_interval`]: SecretKeySource::refresh_interval
+//! [`add_primary_key`]: SecretKeySource::add_primary_key
+//! [`add_index_key`]: SecretKeySource::add_index_key
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
@@ -30,12 +51,15 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::key_source::KeySource;
 use crate::keyring::{KEY_LEN, Keyring};
+use crate::secrets_manager::versions::Cas;
 use crate::secrets_manager::{aws_error, versions};
 
 /// Encryption-context key on every KMS-wrapped key.
 const CONTEXT_KEY: &str = "zoho-token-store";
 /// Attempts at a compare-and-swap update before giving up.
 const UPDATE_ATTEMPTS: usize = 5;
+/// How often a process re-checks the keyring secret by default.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// A [`KeySource`] that keeps the keyring in a Secrets Manager secret, optionally wrapped by KMS.
 ///
@@ -55,9 +79,31 @@ pub struct SecretKeySource {
     client: aws_sdk_secretsmanager::Client,
     name: String,
     kms: Option<Kms>,
-    cached: RwLock<Option<Arc<Keyring>>>,
+    refresh_interval: Duration,
+    cached: RwLock<Option<Cached>>,
     // One reload at a time: many tokens naming a new key id cause one read of the keyring secret.
     reloading: Mutex<()>,
+}
+
+/// The ring as last loaded, and when to look again.
+struct Cached {
+    ring: Arc<Keyring>,
+    /// The keyring secret's version the ring was built from.
+    version: String,
+    /// When the version was last confirmed current.
+    checked: Instant,
+    /// When a staged index key becomes current: the ring must be rebuilt then, whatever the version.
+    rebuild_at: Option<SystemTime>,
+}
+
+impl Cached {
+    fn fresh(&self, interval: Duration) -> bool {
+        self.checked.elapsed() < interval && !self.rebuild_due()
+    }
+
+    fn rebuild_due(&self) -> bool {
+        self.rebuild_at.is_some_and(|at| SystemTime::now() >= at)
+    }
 }
 
 struct Kms {
@@ -72,14 +118,42 @@ struct Document {
     kms_key_id: Option<String>,
     /// Index keys, current first.
     index: Vec<String>,
+    /// A new index key, used for lookups at once and as the current key from `active_at_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index_staged: Option<StagedIndexKey>,
     /// Data keys, primary first.
     keys: Vec<StoredKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StagedIndexKey {
+    key: String,
+    /// When it becomes current (milliseconds since the epoch): once every process has seen it.
+    active_at_ms: u64,
+}
+
+impl StagedIndexKey {
+    fn active_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.active_at_ms)
+    }
+
+    fn is_active(&self) -> bool {
+        SystemTime::now() >= self.active_at()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredKey {
     id: String,
     key: String,
+    /// When it stopped being primary (milliseconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    demoted_at_ms: Option<u64>,
+}
+
+fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl fmt::Debug for SecretKeySource {
@@ -98,9 +172,18 @@ impl SecretKeySource {
             client,
             name: secret_name.into(),
             kms: None,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
             cached: RwLock::new(None),
             reloading: Mutex::new(()),
         }
+    }
+
+    /// How often this process re-checks the keyring secret (default 5 minutes): the most a rotation
+    /// waits for. Every process of a fleet, and the operator, must use the same interval or a shorter
+    /// one, since the rotation steps wait for the operator's interval.
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval;
+        self
     }
 
     /// Wraps every key with the KMS key `kms_key_id` (id, ARN or alias): keys are generated by KMS and
@@ -129,15 +212,17 @@ impl SecretKeySource {
             format: 1,
             kms_key_id: self.kms.as_ref().map(|k| k.key_id.clone()),
             index: vec![index],
+            index_staged: None,
             keys: vec![StoredKey {
                 id: first_key_id.to_owned(),
                 key,
+                demoted_at_ms: None,
             }],
         };
         // Validates the key id before anything is stored.
-        let ring = self.unwrap(&doc).await?;
+        let (ring, rebuild_at) = self.unwrap(&doc).await?;
         let json = Zeroizing::new(serde_json::to_string(&doc).map_err(|e| self.malformed(e))?);
-        match self
+        let version = match self
             .client
             .create_secret()
             .name(&self.name)
@@ -145,7 +230,7 @@ impl SecretKeySource {
             .send()
             .await
         {
-            Ok(_) => {}
+            Ok(out) => out.version_id().unwrap_or_default().to_owned(),
             Err(e) if aws_error::code(&e) == Some("ResourceExistsException") => {
                 return Err(self.error(
                     format!("keyring secret `{}` already exists", self.name),
@@ -153,24 +238,30 @@ impl SecretKeySource {
                 ));
             }
             Err(e) => return Err(aws_error::backend("CreateSecret", e)),
-        }
-        *self.cached.write().await = Some(Arc::new(ring));
+        };
+        self.cache(Arc::new(ring), version, rebuild_at).await;
         Ok(())
     }
 
-    /// Adds a new data key `key_id` and makes it primary (key rotation, step one). Other processes pick
-    /// it up when they first read a token written under it.
+    /// Adds a new data key `key_id` and makes it primary (key rotation, step one), recording when the
+    /// previous primary was demoted. Other processes pick it up when they first read a token written
+    /// under it, and start writing with it within their refresh interval.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for a bad or duplicate key id; a key-source or backend failure.
     pub async fn add_primary_key(&self, key_id: &str) -> Result<()> {
         let (key, _) = self.new_key(&data_context(key_id)).await?;
         self.update(|doc| {
+            let now = epoch_ms(SystemTime::now());
+            if let Some(previous) = doc.keys.first_mut() {
+                previous.demoted_at_ms = Some(now);
+            }
             doc.keys.insert(
                 0,
                 StoredKey {
                     id: key_id.to_owned(),
                     key: key.clone(),
+                    demoted_at_ms: None,
                 },
             );
             Ok(())
@@ -178,30 +269,102 @@ impl SecretKeySource {
         .await
     }
 
-    /// Adds a new index key as current, keeping the old one for lookups until
-    /// [`SecretsManagerStore::retag`](crate::SecretsManagerStore::retag) has moved every tag.
+    /// Stages a new index key (index-key rotation, step one): every process uses it for lookups as soon
+    /// as it sees it, and as the current key (for new tags and user-derived names) from the returned
+    /// time on, once every process has seen it (refresh interval plus clock skew). Then run
+    /// [`SecretsManagerStore::retag`](crate::SecretsManagerStore::retag), and finally
+    /// [`SecretsManagerStore::drop_previous_index_keys`](crate::SecretsManagerStore::drop_previous_index_keys).
     ///
     /// # Errors
-    /// A key-source or backend failure.
-    pub async fn add_index_key(&self) -> Result<()> {
+    /// [`Error::InvalidConfig`] while another index-key rotation is under way; a key-source or backend
+    /// failure.
+    pub async fn add_index_key(&self) -> Result<SystemTime> {
         let (key, _) = self.new_key("index").await?;
+        let active_at = SystemTime::now() + self.refresh_interval + crate::lease::CLOCK_SKEW;
         self.update(|doc| {
-            doc.index.insert(0, key.clone());
+            if doc.index_staged.is_some() || doc.index.len() > 1 {
+                return Err(Error::invalid_config(
+                    "an index-key rotation is already under way: run retag, then drop the previous index \
+                     key, before adding another",
+                ));
+            }
+            doc.index_staged = Some(StagedIndexKey {
+                key: key.clone(),
+                active_at_ms: epoch_ms(active_at),
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(active_at)
+    }
+
+    /// Removes every index key but the current one from the keyring secret. Refused while a staged key
+    /// is not yet current. Call it through
+    /// [`SecretsManagerStore::drop_previous_index_keys`](crate::SecretsManagerStore::drop_previous_index_keys),
+    /// which first checks that every process has moved on and every token is re-tagged.
+    async fn drop_index_keys(&self) -> Result<()> {
+        self.update(|doc| {
+            if let Some(staged) = doc.index_staged.take() {
+                if !staged.is_active() {
+                    return Err(too_soon("the previous index key", staged.active_at()));
+                }
+                doc.index = vec![staged.key];
+            }
+            doc.index.truncate(1);
             Ok(())
         })
         .await
     }
 
-    /// Drops the previous index keys once the store is re-tagged.
-    ///
-    /// # Errors
-    /// A key-source or backend failure.
-    pub async fn drop_previous_index_keys(&self) -> Result<()> {
-        self.update(|doc| {
-            doc.index.truncate(1);
-            Ok(())
-        })
-        .await
+    /// When the keyring secret last changed, as the service reports it: the demotion time of keys from
+    /// keyrings written before demotion times were recorded (a safe upper bound).
+    async fn last_changed(&self) -> Result<Option<SystemTime>> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(&self.name)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("DescribeSecret", e))?;
+        Ok(out
+            .last_changed_date()
+            .and_then(|d| SystemTime::try_from(*d).ok()))
+    }
+
+    async fn cache(&self, ring: Arc<Keyring>, version: String, rebuild_at: Option<SystemTime>) {
+        *self.cached.write().await = Some(Cached {
+            ring,
+            version,
+            checked: Instant::now(),
+            rebuild_at,
+        });
+    }
+
+    /// The cached ring if it is recent enough; else, when only the interval has run out, the cached ring
+    /// after a `DescribeSecret` confirms the version is unchanged.
+    async fn revalidate(&self) -> Result<Option<Arc<Keyring>>> {
+        let version = match self.cached.read().await.as_ref() {
+            Some(cached) if cached.fresh(self.refresh_interval) => {
+                return Ok(Some(Arc::clone(&cached.ring)));
+            }
+            Some(cached) if !cached.rebuild_due() => cached.version.clone(),
+            _ => return Ok(None),
+        };
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(&self.name)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("DescribeSecret", e))?;
+        if versions::current_version(out.version_ids_to_stages()).as_deref() != Some(&version) {
+            return Ok(None);
+        }
+        let mut cached = self.cached.write().await;
+        Ok(cached.as_mut().map(|c| {
+            c.checked = Instant::now();
+            Arc::clone(&c.ring)
+        }))
     }
 
     /// Reads the document and its current version.
@@ -256,9 +419,10 @@ impl SecretKeySource {
 
     /// Loads the keyring from the service (bypassing the cache) and caches it.
     async fn load(&self) -> Result<Arc<Keyring>> {
-        let (doc, _) = self.load_document().await?;
-        let ring = Arc::new(self.unwrap(&doc).await?);
-        *self.cached.write().await = Some(Arc::clone(&ring));
+        let (doc, version) = self.load_document().await?;
+        let (ring, rebuild_at) = self.unwrap(&doc).await?;
+        let ring = Arc::new(ring);
+        self.cache(Arc::clone(&ring), version, rebuild_at).await;
         Ok(ring)
     }
 
@@ -268,11 +432,24 @@ impl SecretKeySource {
             let (mut doc, version) = self.load_document().await?;
             change(&mut doc)?;
             // Unwrapping checks the new document (ids, lengths, primary) before it is stored.
-            let ring = self.unwrap(&doc).await?;
+            let (ring, rebuild_at) = self.unwrap(&doc).await?;
             let json = serde_json::to_string(&doc).map_err(|e| self.malformed(e))?;
-            if versions::put_if_current(&self.client, &self.name, json, &version).await? {
-                *self.cached.write().await = Some(Arc::new(ring));
-                return Ok(());
+            let written = versions::request_token(&self.name, &json);
+            match versions::put_if_current(&self.client, &self.name, json, &version).await? {
+                Cas::Written => {
+                    self.cache(Arc::new(ring), written, rebuild_at).await;
+                    return Ok(());
+                }
+                Cas::Conflict => {}
+                Cas::Gone => {
+                    return Err(self.error(
+                        format!(
+                            "keyring secret `{}` was deleted while being updated",
+                            self.name
+                        ),
+                        None,
+                    ));
+                }
             }
         }
         Err(self.error(
@@ -281,11 +458,23 @@ impl SecretKeySource {
         ))
     }
 
-    /// The keyring the document describes, unwrapping every key.
-    async fn unwrap(&self, doc: &Document) -> Result<Keyring> {
-        let mut index = Vec::with_capacity(doc.index.len());
+    /// The keyring the document describes, unwrapping every key, and when it must be rebuilt (a staged
+    /// index key that becomes current later). A staged key is current once active, else the last index
+    /// key (looked up with, never written with).
+    async fn unwrap(&self, doc: &Document) -> Result<(Keyring, Option<SystemTime>)> {
+        let mut index = Vec::with_capacity(doc.index.len() + 1);
         for stored in &doc.index {
             index.push(self.unwrap_key(stored, "index").await?);
+        }
+        let mut rebuild_at = None;
+        if let Some(staged) = &doc.index_staged {
+            let key = self.unwrap_key(&staged.key, "index").await?;
+            if staged.is_active() {
+                index.insert(0, key);
+            } else {
+                index.push(key);
+                rebuild_at = Some(staged.active_at());
+            }
         }
         let mut keys = Vec::with_capacity(doc.keys.len());
         for stored in &doc.keys {
@@ -297,7 +486,7 @@ impl SecretKeySource {
         }
         let index: Vec<&[u8]> = index.iter().map(|k| k.as_slice()).collect();
         let keys: Vec<(&str, &[u8])> = keys.iter().map(|(id, k)| (*id, k.as_slice())).collect();
-        Keyring::from_material(&index, &keys)
+        Ok((Keyring::from_material(&index, &keys)?, rebuild_at))
     }
 
     async fn unwrap_key(&self, stored: &str, context: &str) -> Result<Zeroizing<Vec<u8>>> {
@@ -398,6 +587,19 @@ impl SecretKeySource {
     }
 }
 
+/// The error for a rotation step that must wait until every process has seen the keyring change.
+pub(crate) fn too_soon(what: &str, ready_at: SystemTime) -> Error {
+    Error::RotationTooSoon {
+        what: what.to_owned(),
+        ready_in: ready_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            // Whole seconds, rounded up: what an operator reads and waits for.
+            .as_secs()
+            .saturating_add(1),
+    }
+}
+
 fn data_context(key_id: &str) -> String {
     format!("data:{key_id}")
 }
@@ -405,12 +607,15 @@ fn data_context(key_id: &str) -> String {
 #[async_trait]
 impl KeySource for SecretKeySource {
     async fn keyring(&self) -> Result<Arc<Keyring>> {
-        if let Some(ring) = self.cached.read().await.as_ref() {
-            return Ok(Arc::clone(ring));
+        if let Some(cached) = self.cached.read().await.as_ref()
+            && cached.fresh(self.refresh_interval)
+        {
+            return Ok(Arc::clone(&cached.ring));
         }
         let _one = self.reloading.lock().await;
-        if let Some(ring) = self.cached.read().await.as_ref() {
-            return Ok(Arc::clone(ring));
+        // Another task may have re-checked while this one waited.
+        if let Some(ring) = self.revalidate().await? {
+            return Ok(ring);
         }
         self.load().await
     }
@@ -418,12 +623,36 @@ impl KeySource for SecretKeySource {
     async fn reload(&self, key_id: &str) -> Result<Arc<Keyring>> {
         let _one = self.reloading.lock().await;
         // Another task may have reloaded while this one waited.
-        if let Some(ring) = self.cached.read().await.as_ref()
-            && ring.cipher(key_id).is_some()
+        if let Some(cached) = self.cached.read().await.as_ref()
+            && cached.ring.cipher(key_id).is_some()
         {
-            return Ok(Arc::clone(ring));
+            return Ok(Arc::clone(&cached.ring));
         }
         self.load().await
+    }
+
+    fn staleness_bound(&self) -> Option<Duration> {
+        Some(self.refresh_interval)
+    }
+
+    async fn demoted_at(&self, key_id: &str) -> Result<Option<SystemTime>> {
+        let (doc, _) = self.load_document().await?;
+        match doc.keys.iter().position(|k| k.id == key_id) {
+            None | Some(0) => Ok(None),
+            Some(n) => match doc.keys[n].demoted_at_ms {
+                Some(ms) => Ok(Some(UNIX_EPOCH + Duration::from_millis(ms))),
+                None => self.last_changed().await,
+            },
+        }
+    }
+
+    async fn index_demoted_at(&self) -> Result<Option<SystemTime>> {
+        let (doc, _) = self.load_document().await?;
+        match (&doc.index_staged, doc.index.len()) {
+            (Some(staged), _) => Ok(Some(staged.active_at())),
+            (None, 1) => Ok(None),
+            (None, _) => self.last_changed().await,
+        }
     }
 
     async fn retire(&self, key_id: &str) -> Result<()> {
@@ -437,5 +666,9 @@ impl KeySource for SecretKeySource {
             Ok(())
         })
         .await
+    }
+
+    async fn drop_previous_index_keys(&self) -> Result<()> {
+        self.drop_index_keys().await
     }
 }

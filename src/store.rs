@@ -60,6 +60,30 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// An invalid id, a backend failure, or a stored entry that cannot be read.
     async fn find_token_by_id(&self, id: &str) -> Result<Option<OAuthToken>>;
 
+    /// Writes `token` over the stored token with the same id, only while that token still exists: what a
+    /// refresh, re-encryption or rotation step uses, so that a token deleted meanwhile stays deleted
+    /// instead of being re-created from a stale copy. [`save_token`](TokenStore::save_token) is for new
+    /// sign-ins, which may create or restore.
+    ///
+    /// The default checks with [`reload_token`](TokenStore::reload_token) and then saves, which leaves a
+    /// window between the two; both stores of this crate override it with a write that cannot re-create.
+    ///
+    /// # Errors
+    /// [`Error::TokenDeleted`](crate::Error::TokenDeleted) when no token with this id is stored (nothing
+    /// is written); [`Error::InvalidToken`](crate::Error::InvalidToken) when the token has no id or breaks
+    /// the SDK's rules; a backend failure.
+    async fn update_token(&self, token: &OAuthToken) -> Result<()> {
+        let id = token
+            .id
+            .clone()
+            .ok_or_else(|| crate::Error::invalid_token("update_token needs a token with an id"))?;
+        if self.reload_token(&id).await?.is_none() {
+            return Err(crate::Error::TokenDeleted { id });
+        }
+        let mut token = token.clone();
+        self.save_token(&mut token).await
+    }
+
     /// The token with this id as stored right now, bypassing any cache the store keeps: what
     /// [`TokenManager`](crate::TokenManager) re-reads to see another process's refresh. Defaults to
     /// [`find_token_by_id`](TokenStore::find_token_by_id).

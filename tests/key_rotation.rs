@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_kms::primitives::Blob;
 use base64::Engine;
@@ -329,17 +329,48 @@ async fn retiring_from_a_keyring_secret_removes_the_key_only_when_unused() {
     seed(&store, 5).await;
     admin.add_primary_key("k2").await.unwrap();
 
+    // With the defaults (5-minute refresh interval, 5-minute listing lag) a process may still write
+    // under k1 for minutes: retiring now is refused, and says how long to wait.
     let store = store_on(
         client().await,
         SecretKeySource::new(client().await, &keyring_name),
         &prefix,
     );
+    match store.retire_key("k1").await {
+        Err(Error::RotationTooSoon { ready_in, .. }) => assert!(
+            (590..=611).contains(&ready_in),
+            "interval + skew + lag: {ready_in}"
+        ),
+        other => panic!("retired too soon: {other:?}"),
+    }
+
+    // A fleet configured with a 1-second interval, on a backend whose listings are consistent.
+    let store = SecretsManagerStore::builder(
+        client().await,
+        SecretKeySource::new(client().await, &keyring_name)
+            .refresh_interval(Duration::from_secs(1)),
+    )
+    .prefix(&prefix)
+    .listing_lag(Duration::ZERO)
+    .build()
+    .unwrap();
+    let retire = || async {
+        loop {
+            match store.retire_key("k1").await {
+                // Wait exactly as long as the store says every process may still be stale.
+                Err(Error::RotationTooSoon { ready_in, .. }) => {
+                    tokio::time::sleep(Duration::from_secs(ready_in)).await;
+                }
+                other => return other,
+            }
+        }
+    };
     assert!(matches!(
-        store.retire_key("k1").await,
+        retire().await,
         Err(Error::KeyInUse { tokens: 5, .. })
     ));
     store.reencrypt(&fast()).await.unwrap();
-    store.retire_key("k1").await.unwrap();
+    retire().await.unwrap();
     let doc = client()
         .await
         .get_secret_value()

@@ -132,12 +132,10 @@ async fn every_step_works_and_is_safe_to_invoke_again() {
         "access-before",
         "still current until finishSecret"
     );
-    assert!(
-        stages(&name)
-            .await
-            .iter()
-            .any(|(v, s)| v == version && s == &["AWSPENDING".to_owned()])
-    );
+    // Pending, and labelled with the version it was refreshed from (what finishSecret compares).
+    assert!(stages(&name).await.iter().any(|(v, s)| v == version
+        && s.contains(&"AWSPENDING".to_owned())
+        && s.iter().any(|l| l.starts_with("zts-base:"))));
 
     for step in [
         RotationStep::SetSecret,
@@ -181,7 +179,9 @@ async fn every_step_works_and_is_safe_to_invoke_again() {
         stages(&name)
             .await
             .iter()
-            .all(|(_, s)| !s.contains(&"AWSPENDING".to_owned()))
+            .all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())
+                && !s.iter().any(|l| l.starts_with("zts-base:"))),
+        "the rotation's labels are cleaned up"
     );
     let raw = client()
         .await
@@ -244,7 +244,9 @@ async fn finish_keeps_a_token_the_application_saved_during_rotation() {
         stages(&name)
             .await
             .iter()
-            .all(|(_, s)| !s.contains(&"AWSPENDING".to_owned()))
+            .all(|(_, s)| !s.contains(&"AWSPENDING".to_owned())
+                && !s.iter().any(|l| l.starts_with("zts-base:"))),
+        "the rotation's labels are cleaned up"
     );
 }
 

@@ -1,33 +1,51 @@
-//! The refresh lease on Secrets Manager: a create-only secret per token being refreshed.
+//! The refresh lease on Secrets Manager: one small secret per token, `<prefix>lease/<id>`.
 //!
-//! `CreateSecret` is the atomic test-and-set: of many processes creating `<prefix>lease/<id>` at once,
-//! exactly one succeeds. Its value names a random holder and an expiry; the holder renews the expiry
-//! with a compare-and-swap on the secret's version while its refresh runs, and deletes the secret when
-//! done. A holder that dies stops renewing: once the expiry passes, the next process takes the lease
-//! over with the same compare-and-swap, so exactly one of the contenders wins. Lease secrets live under
-//! a nested prefix, which the store's listing ignores.
+//! Every change to a lease is atomic on the service. The first lease for a token is taken with
+//! `CreateSecret`, which exactly one of many concurrent callers wins. Afterwards the secret stays, and
+//! its value says who holds it until when (or that it is free): taking a free or expired lease, renewing
+//! it and releasing it are all compare-and-swap writes on the version the caller last saw
+//! ([`versions::put_if_current`]), so a release can never free a lease that another process has taken
+//! over meanwhile, and of several processes taking over an expired lease exactly one wins.
+//!
+//! Expiry compares the holder's wall clock (written into the value) with the reader's: hosts disagree a
+//! little, so a lease counts as expired only [`CLOCK_SKEW`] after its written expiry. Lease secrets live
+//! under a nested prefix, which the store's listings ignore.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{SecretsManagerStore, aws_error, versions};
-use crate::error::{Error, Result};
+use super::versions::{self, Cas};
+use super::{SecretsManagerStore, aws_error};
+use crate::error::Result;
 use crate::id;
-use crate::lease::{Lease, RefreshCoordinator};
+use crate::lease::{CLOCK_SKEW, Lease, RefreshCoordinator};
 use crate::token::now_ms;
 
 #[derive(Serialize, Deserialize)]
 struct LeaseValue {
     holder: String,
+    /// 0 when released.
     expires_at_ms: u64,
 }
 
-fn value(ttl: Duration) -> String {
+impl LeaseValue {
+    fn is_free(&self) -> bool {
+        self.expires_at_ms == 0
+            || self
+                .expires_at_ms
+                .saturating_add(CLOCK_SKEW.as_millis() as u64)
+                <= now_ms()
+    }
+}
+
+/// A lease value held for `ttl` from now (`None`: released). Each value names a fresh random holder, so
+/// every write is a distinct version.
+fn value(ttl: Option<Duration>) -> String {
     let lease = LeaseValue {
         holder: id::random(),
-        expires_at_ms: now_ms() + ttl.as_millis() as u64,
+        expires_at_ms: ttl.map_or(0, |ttl| now_ms() + ttl.as_millis() as u64),
     };
     serde_json::to_string(&lease).unwrap_or_default()
 }
@@ -43,95 +61,73 @@ impl SecretsManagerStore {
 impl RefreshCoordinator for SecretsManagerStore {
     async fn try_acquire(&self, token_id: &str, ttl: Duration) -> Result<Option<Lease>> {
         let name = self.lease_name(token_id)?;
-        let fresh = value(ttl);
+        let fresh = value(Some(ttl));
         let version = versions::request_token(&name, &fresh);
-        let created = self
-            .client
-            .create_secret()
-            .name(&name)
-            .client_request_token(&version)
-            .secret_string(&fresh)
-            .send()
-            .await;
-        match created {
-            Ok(_) => {
-                return Ok(Some(Lease {
-                    token_id: token_id.to_owned(),
-                    version,
-                }));
-            }
-            Err(e) if aws_error::code(&e) == Some("ResourceExistsException") => {}
-            // Released a moment ago and still being deleted: its holder just finished.
-            Err(e) if aws_error::is_scheduled_for_deletion(&e) => return Ok(None),
-            Err(e) => return Err(aws_error::backend("CreateSecret", e)),
-        }
-        // Someone holds it, or held it and died: take it over only if it has expired.
+        let lease = || Lease {
+            token_id: token_id.to_owned(),
+            version: version.clone(),
+        };
         let current = match self.client.get_secret_value().secret_id(&name).send().await {
             Ok(out) => out,
-            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                return Ok(None);
+            Err(e) if aws_error::is_not_found(&e) => {
+                // No lease secret yet: create it, held. Of concurrent creators exactly one wins.
+                return match self
+                    .client
+                    .create_secret()
+                    .name(&name)
+                    .client_request_token(&version)
+                    .secret_string(&fresh)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(Some(lease())),
+                    Err(e)
+                        if aws_error::code(&e) == Some("ResourceExistsException")
+                            || aws_error::is_scheduled_for_deletion(&e) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(aws_error::backend("CreateSecret", e)),
+                };
             }
+            // A lease secret an older version of this crate deleted on release: still being deleted.
+            Err(e) if aws_error::is_scheduled_for_deletion(&e) => return Ok(None),
             Err(e) => return Err(aws_error::backend("GetSecretValue", e)),
         };
-        let expired = current
+        // Held by someone else unless released or expired (an unreadable value counts as free).
+        let free = current
             .secret_string()
             .and_then(|s| serde_json::from_str::<LeaseValue>(s).ok())
-            .is_none_or(|held| held.expires_at_ms <= now_ms());
-        let Some(held_version) = current.version_id().filter(|_| expired) else {
+            .is_none_or(|held| held.is_free());
+        let Some(seen) = current.version_id().filter(|_| free) else {
             return Ok(None);
         };
-        let version = versions::request_token(&name, &fresh);
         Ok(
-            versions::put_if_current(&self.client, &name, fresh, held_version)
-                .await?
-                .then(|| Lease {
-                    token_id: token_id.to_owned(),
-                    version,
-                }),
+            (versions::put_if_current(&self.client, &name, fresh, seen).await? == Cas::Written)
+                .then(lease),
         )
     }
 
     async fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool> {
         let name = self.lease_name(&lease.token_id)?;
-        let fresh = value(ttl);
+        let fresh = value(Some(ttl));
         let version = versions::request_token(&name, &fresh);
-        let kept = match versions::put_if_current(&self.client, &name, fresh, &lease.version).await
-        {
-            Ok(kept) => kept,
-            // Deleted meanwhile (by a process that took it over and finished): lost.
-            Err(Error::Backend { .. }) => false,
-            Err(e) => return Err(e),
-        };
-        if kept {
-            lease.version = version;
+        // A conflict means it expired and was taken over; gone means an operator removed it. A throttled
+        // or failed write is an error (retryable), not a lost lease: the caller tries again.
+        match versions::put_if_current(&self.client, &name, fresh, &lease.version).await? {
+            Cas::Written => {
+                lease.version = version;
+                Ok(true)
+            }
+            Cas::Conflict | Cas::Gone => Ok(false),
         }
-        Ok(kept)
     }
 
     async fn release(&self, lease: &Lease) -> Result<()> {
         let name = self.lease_name(&lease.token_id)?;
-        // Delete only our own lease: if it expired and was taken over, the new holder keeps it.
-        match self.client.get_secret_value().secret_id(&name).send().await {
-            Ok(out) if out.version_id() == Some(lease.version.as_str()) => {}
-            Ok(_) => return Ok(()),
-            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                return Ok(());
-            }
-            Err(e) => return Err(aws_error::backend("GetSecretValue", e)),
-        }
-        match self
-            .client
-            .delete_secret()
-            .secret_id(&name)
-            .force_delete_without_recovery(true)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                Ok(())
-            }
-            Err(e) => Err(aws_error::backend("DeleteSecret", e)),
-        }
+        // Free it only if it is still ours: a lease that expired and was taken over stays with its new
+        // holder (the compare-and-swap fails), and nothing is deleted.
+        versions::put_if_current(&self.client, &name, value(None), &lease.version).await?;
+        Ok(())
     }
 }

@@ -35,7 +35,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
 
 pub use inventory::StoredToken;
-pub use options::{DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder};
+pub use options::{
+    DEFAULT_LISTING_LAG, DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder,
+};
 pub use rotation::{BulkOptions, BulkReport, Progress};
 
 use crate::calls::CallCounter;
@@ -78,6 +80,7 @@ pub struct SecretsManagerStore {
     prefix: String,
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
+    listing_lag: std::time::Duration,
     calls: CallCounter,
     cache: Option<cache::Cache>,
 }
@@ -219,7 +222,7 @@ impl SecretsManagerStore {
     // ---- reads -------------------------------------------------------------------------------------
 
     /// One secret's raw value by name, or `None` when absent or scheduled for deletion.
-    async fn read_raw(&self, name: &str) -> Result<Option<Raw>> {
+    pub(crate) async fn read_raw(&self, name: &str) -> Result<Option<Raw>> {
         match self.client.get_secret_value().secret_id(name).send().await {
             Ok(out) => Raw::new(
                 name,
@@ -379,6 +382,23 @@ impl SecretsManagerStore {
         }
     }
 
+    /// A live secret's tags and the version holding `AWSCURRENT`; `None` when it is gone or scheduled
+    /// for deletion.
+    pub(crate) async fn describe_current(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Vec<(String, String)>, Option<String>)>> {
+        match self.client.describe_secret().secret_id(name).send().await {
+            Ok(out) if out.deleted_date().is_some() => Ok(None),
+            Ok(out) => Ok(Some((
+                tag_pairs(out.tags()),
+                versions::current_version(out.version_ids_to_stages()),
+            ))),
+            Err(e) if aws_error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(aws_error::backend("DescribeSecret", e)),
+        }
+    }
+
     /// The stored token for `lookup`, by the cheapest path the contract allows. `not_live` names a
     /// secret the caller has just seen absent or deleted, so it is not read again.
     async fn find(
@@ -490,16 +510,9 @@ impl SecretsManagerStore {
         current: &[(String, String)],
         wanted: &[(String, String)],
     ) -> Result<bool> {
-        let ours =
-            |k: &str| k == index::MARKER_KEY || IndexKind::ALL.iter().any(|i| i.tag_key() == k);
-        let stale: Vec<String> = current
-            .iter()
-            .filter(|(k, _)| ours(k) && !wanted.iter().any(|(w, _)| w == k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let changed: Vec<Tag> = wanted
-            .iter()
-            .filter(|w| !current.contains(w))
+        let (changed, stale) = tag_diff(current, wanted);
+        let changed: Vec<Tag> = changed
+            .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
         let any = !changed.is_empty() || !stale.is_empty();
@@ -582,6 +595,31 @@ impl SecretsManagerStore {
         })
     }
 
+    /// Writes `token` over the live secret `name`, never creating or restoring it: PutSecretValue itself
+    /// refuses a secret that is gone or in its recovery window, so a delete that lands at any moment
+    /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
+    async fn overwrite(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<()> {
+        let deleted = || Error::TokenDeleted {
+            id: self.id_of(name).unwrap_or(name).to_owned(),
+        };
+        let State::Live(tags) = self.state(name).await? else {
+            return Err(deleted());
+        };
+        let value = self.encrypt(ring, name, token)?;
+        if !self.put(name, value).await? {
+            if let Some(cache) = &self.cache {
+                cache.remove(name);
+            }
+            return Err(deleted());
+        }
+        let wanted = index::tags_for(ring, token);
+        self.retag_secret(name, &tags, &wanted).await?;
+        if let Some(cache) = &self.cache {
+            cache.put(ring, name, token, Some(wanted));
+        }
+        Ok(())
+    }
+
     async fn delete_name(&self, name: &str) -> Result<()> {
         let request = self.client.delete_secret().secret_id(name);
         let request = match self.recovery_window {
@@ -651,6 +689,32 @@ pub(crate) struct Listed {
     pub(crate) name: String,
     pub(crate) tags: Vec<(String, String)>,
     pub(crate) last_changed: Option<SystemTime>,
+}
+
+/// The tag changes that bring a secret from `current` to `wanted`: tags to set, and keys of ours to
+/// remove (tags that are not this crate's are left alone).
+fn tag_diff(
+    current: &[(String, String)],
+    wanted: &[(String, String)],
+) -> (Vec<(String, String)>, Vec<String>) {
+    let ours = |k: &str| k == index::MARKER_KEY || IndexKind::ALL.iter().any(|i| i.tag_key() == k);
+    let stale = current
+        .iter()
+        .filter(|(k, _)| ours(k) && !wanted.iter().any(|(w, _)| w == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let changed = wanted
+        .iter()
+        .filter(|w| !current.contains(w))
+        .cloned()
+        .collect();
+    (changed, stale)
+}
+
+/// Whether a secret's tags already are `wanted` (as far as this crate's tags go).
+pub(crate) fn tags_agree(current: &[(String, String)], wanted: &[(String, String)]) -> bool {
+    let (changed, stale) = tag_diff(current, wanted);
+    changed.is_empty() && stale.is_empty()
 }
 
 pub(crate) fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
@@ -785,5 +849,19 @@ impl TokenStore for SecretsManagerStore {
         let name = self.secret_name(id)?;
         let mut ring = self.keys.keyring().await?;
         self.read_fresh(&mut ring, &name).await
+    }
+
+    async fn update_token(&self, token: &OAuthToken) -> Result<()> {
+        let mut token = token.clone();
+        token.normalize();
+        token.validate()?;
+        let id = token
+            .id
+            .clone()
+            .ok_or_else(|| Error::invalid_token("update_token needs a token with an id"))?;
+        let name = self.secret_name(&id)?;
+        let ring = self.keys.keyring().await?;
+        tracing::debug!(secret = %name, "updating token");
+        self.overwrite(&ring, &name, &token).await
     }
 }

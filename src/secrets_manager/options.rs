@@ -16,6 +16,10 @@ use crate::key_source::KeySource;
 /// The prefix used when none is set.
 pub const DEFAULT_PREFIX: &str = "zoho/oauth/";
 
+/// How far behind the service's filtered listings may be (`ListSecrets`, filtered
+/// `BatchGetSecretValue`): AWS documents that they "might not reflect changes from the last five minutes".
+pub const DEFAULT_LISTING_LAG: Duration = Duration::from_secs(5 * 60);
+
 /// Secrets Manager's longest secret name (kept to, so ARNs and partial-ARN lookups stay sane).
 const MAX_NAME_LEN: usize = 256;
 
@@ -46,6 +50,7 @@ pub struct SecretsManagerStoreBuilder {
     recovery_window: RecoveryWindow,
     concurrency: NonZeroUsize,
     cache: Option<(NonZeroUsize, Duration)>,
+    listing_lag: Duration,
 }
 
 impl SecretsManagerStoreBuilder {
@@ -58,6 +63,7 @@ impl SecretsManagerStoreBuilder {
             // Bulk deletes are bounded so a large store does not burst past the service's quotas.
             concurrency: NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),
             cache: None,
+            listing_lag: DEFAULT_LISTING_LAG,
         }
     }
 
@@ -87,6 +93,15 @@ impl SecretsManagerStoreBuilder {
     /// Off by default.
     pub fn cache(mut self, capacity: NonZeroUsize, ttl: Duration) -> Self {
         self.cache = Some((capacity, ttl));
+        self
+    }
+
+    /// How far behind the service's filtered listings may be (default 5 minutes, as AWS documents).
+    /// Rotation steps that must see every token written before a keyring change wait this much longer,
+    /// so their scans cannot miss a secret the listing does not show yet. Lower it only for a backend
+    /// whose listings are consistent (LocalStack in tests).
+    pub fn listing_lag(mut self, lag: Duration) -> Self {
+        self.listing_lag = lag;
         self
     }
 
@@ -121,6 +136,7 @@ impl SecretsManagerStoreBuilder {
             prefix: self.prefix,
             recovery_window: self.recovery_window,
             concurrency: self.concurrency,
+            listing_lag: self.listing_lag,
             calls,
             cache: self
                 .cache

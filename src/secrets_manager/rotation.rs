@@ -10,15 +10,18 @@ use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use tokio::sync::Mutex;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use super::{Raw, SecretsManagerStore, versions};
+use super::versions::{self, Cas};
+use super::{Raw, SecretsManagerStore, tags_agree};
 use crate::error::{Error, Result};
 use crate::index;
+use crate::lease::CLOCK_SKEW;
+use crate::secret_key_source::too_soon;
 
 /// How far a bulk operation has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,10 +97,13 @@ pub struct BulkReport {
     /// Tokens another writer changed meanwhile; they were left as that writer wrote them (a rerun
     /// picks them up if they still need it).
     pub skipped: usize,
+    /// Tokens deleted since the listing (by an operator or another process): nothing was written to
+    /// them, so they stay deleted.
+    pub deleted: usize,
 }
 
 /// A client-side pace for writes, shared by all workers of one bulk operation.
-struct RateLimiter(Mutex<Interval>);
+pub(crate) struct RateLimiter(Mutex<Interval>);
 
 impl RateLimiter {
     fn per_second(rate: NonZeroU32) -> Self {
@@ -111,11 +117,16 @@ impl RateLimiter {
     }
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Changed,
     Unchanged,
     Skipped,
+    Deleted,
 }
+
+/// Rounds of "write the tags, check the value did not change underneath" before a token that keeps
+/// changing is left to its writers (and counted as skipped).
+const RETAG_ROUNDS: usize = 4;
 
 impl SecretsManagerStore {
     /// How many tokens each data key encrypts, read from the envelope headers (no decryption).
@@ -162,10 +173,11 @@ impl SecretsManagerStore {
                 limiter.acquire().await;
                 limiter.acquire().await;
                 Ok(
-                    if versions::put_if_current(&self.client, &raw.name, value, expected).await? {
-                        Outcome::Changed
-                    } else {
-                        Outcome::Skipped
+                    match versions::put_if_current(&self.client, &raw.name, value, expected).await?
+                    {
+                        Cas::Written => Outcome::Changed,
+                        Cas::Conflict => Outcome::Skipped,
+                        Cas::Gone => Outcome::Deleted,
                     },
                 )
             }
@@ -178,50 +190,87 @@ impl SecretsManagerStore {
     /// throughout because they search under every index key in the ring; once this returns, drop the
     /// previous index key. Idempotent: a rerun only touches tokens whose tags differ.
     ///
+    /// Every token is checked against its own `DescribeSecret` (never only against the listing, which
+    /// lags), and its tags are written only while its value is still the version they were computed
+    /// from: a token refreshed meanwhile is read again and tagged from its new value, so a slow re-tag
+    /// never points a lookup back at an old refresh or access token.
+    ///
     /// # Errors
     /// A backend failure, or an unreadable secret (named).
     pub async fn retag(&self, options: &BulkOptions) -> Result<BulkReport> {
-        let tags: HashMap<String, Vec<(String, String)>> = self
-            .list_owned()
-            .await?
-            .into_iter()
-            .map(|l| (l.name, l.tags))
-            .collect();
-        let tags = &tags;
         let raws = self.all_raw().await?;
         self.bulk(raws, options, |raw, limiter| async move {
-            let mut ring = self.keys.keyring().await?;
-            let token = self.decode(&mut ring, &raw).await?;
-            let wanted = index::tags_for(&ring, &token);
-            let Some(current) = tags.get(&raw.name) else {
-                // Created after the listing (or unmarked): its writer tagged it under the current key.
-                return Ok(Outcome::Skipped);
-            };
-            if current.iter().filter(|t| wanted.contains(t)).count() == wanted.len() {
-                return Ok(Outcome::Unchanged);
-            }
-            limiter.acquire().await;
-            self.retag_secret(&raw.name, current, &wanted).await?;
-            if let Some(cache) = &self.cache {
-                // Its cached tags are the old ones now.
-                cache.remove(&raw.name);
-            }
-            Ok(Outcome::Changed)
+            self.retag_from_value(raw, Some(&limiter)).await
         })
         .await
     }
 
-    /// Checks that no token uses `key_id` and that it is not primary, then tells the key source to drop
-    /// it (a [`SecretKeySource`](crate::SecretKeySource) removes it from its secret; for a fixed
-    /// [`Keyring`](crate::Keyring), remove it from your configuration).
+    /// Brings one secret's tags in line with its current value, compare-and-swap style: describe, and
+    /// if the current version is still the one `raw` holds, write the tags computed from it; then
+    /// describe again, and repeat from a fresh read if the value changed meanwhile.
+    pub(crate) async fn retag_from_value(
+        &self,
+        mut raw: Raw,
+        limiter: Option<&RateLimiter>,
+    ) -> Result<Outcome> {
+        let mut wrote = false;
+        for _ in 0..RETAG_ROUNDS {
+            let Some((tags, current)) = self.describe_current(&raw.name).await? else {
+                return Ok(Outcome::Deleted);
+            };
+            if current.is_none() || current != raw.version_id {
+                // The value changed since it was read: tag from the new one.
+                match self.read_raw(&raw.name).await? {
+                    Some(fresh) => raw = fresh,
+                    None => return Ok(Outcome::Deleted),
+                }
+                continue;
+            }
+            let mut ring = self.keys.keyring().await?;
+            let token = self.decode(&mut ring, &raw).await?;
+            let wanted = index::tags_for(&ring, &token);
+            if tags_agree(&tags, &wanted) {
+                return Ok(if wrote {
+                    Outcome::Changed
+                } else {
+                    Outcome::Unchanged
+                });
+            }
+            if let Some(limiter) = limiter {
+                limiter.acquire().await;
+            }
+            self.retag_secret(&raw.name, &tags, &wanted).await?;
+            wrote = true;
+            if let Some(cache) = &self.cache {
+                // Its cached tags are the old ones now.
+                cache.remove(&raw.name);
+            }
+        }
+        Ok(Outcome::Skipped)
+    }
+
+    /// Retires data key `key_id`: the last step of a data-key rotation, safe with a fleet of processes.
+    ///
+    /// Refused while the key is primary; while its demotion is too recent for every process to have
+    /// seen it (the key source's staleness bound, plus clock skew and the listing lag, so the scan
+    /// below sees every token a stale process wrote); and while a usage scan, made now, finds any token
+    /// under it. Then the key source drops it (a [`SecretKeySource`](crate::SecretKeySource) removes it
+    /// from its secret). For a [`Keyring`](crate::Keyring) fixed at start-up, the source cannot tell
+    /// when every process was deployed with the new primary: deploy that first (the README's two-step
+    /// deploy), then run this, then remove the key from your configuration.
     ///
     /// # Errors
-    /// [`Error::KeyInUse`] while any token is encrypted under the key; [`Error::InvalidConfig`] for the
-    /// primary key or a key the ring does not hold; a backend or key-source failure.
+    /// [`Error::InvalidConfig`] for the primary key or a key the ring does not hold;
+    /// [`Error::RotationTooSoon`] with how long to wait; [`Error::KeyInUse`] while any token is encrypted
+    /// under the key; a backend or key-source failure.
     pub async fn retire_key(&self, key_id: &str) -> Result<()> {
         let ring = self.keys.keyring().await?;
         // Checks primary and presence before any service call.
         ring.as_ref().clone().without_key(key_id)?;
+        self.settled(
+            &format!("key `{key_id}`"),
+            self.keys.demoted_at(key_id).await?,
+        )?;
         let tokens = self.key_usage().await?.get(key_id).copied().unwrap_or(0);
         if tokens > 0 {
             return Err(Error::KeyInUse {
@@ -230,6 +279,56 @@ impl SecretsManagerStore {
             });
         }
         self.keys.retire(key_id).await
+    }
+
+    /// Drops the previous index keys: the last step of an index-key rotation, safe with a fleet of
+    /// processes. Refused while the new index key is not yet current in every process (see
+    /// [`retire_key`](Self::retire_key) for the wait), and while a scan made now finds a token whose
+    /// tags are not those of the current index key. Then the key source drops them.
+    ///
+    /// # Errors
+    /// [`Error::RotationTooSoon`] with how long to wait; [`Error::IndexKeyInUse`] while tokens still need
+    /// re-tagging; a backend or key-source failure.
+    pub async fn drop_previous_index_keys(&self) -> Result<()> {
+        let demoted = self.keys.index_demoted_at().await?;
+        self.settled("the previous index key", demoted)?;
+        // Fresh tags from the listing: a tag written since its lag shows the old value, which errs on
+        // the side of refusing.
+        let listed: HashMap<String, Vec<(String, String)>> = self
+            .list_owned()
+            .await?
+            .into_iter()
+            .map(|l| (l.name, l.tags))
+            .collect();
+        let mut ring = self.keys.keyring().await?;
+        let mut stale = 0;
+        for raw in self.all_raw().await? {
+            let token = self.decode(&mut ring, &raw).await?;
+            let wanted = index::tags_for(&ring, &token);
+            if !listed
+                .get(&raw.name)
+                .is_some_and(|tags| tags_agree(tags, &wanted))
+            {
+                stale += 1;
+            }
+        }
+        if stale > 0 {
+            return Err(Error::IndexKeyInUse { tokens: stale });
+        }
+        self.keys.drop_previous_index_keys().await
+    }
+
+    /// Checks that a key change made at `demoted` has reached every process, and that listings made now
+    /// show everything written before it: `Ok` when the key source cannot tell (a fixed keyring).
+    fn settled(&self, what: &str, demoted: Option<SystemTime>) -> Result<()> {
+        let (Some(bound), Some(demoted)) = (self.keys.staleness_bound(), demoted) else {
+            return Ok(());
+        };
+        let ready_at = demoted + bound + CLOCK_SKEW + self.listing_lag;
+        if SystemTime::now() < ready_at {
+            return Err(too_soon(what, ready_at));
+        }
+        Ok(())
     }
 
     /// Runs `work` over every raw value with bounded concurrency, reporting progress.
@@ -271,6 +370,7 @@ impl SecretsManagerStore {
                 Outcome::Changed => report.changed += 1,
                 Outcome::Unchanged => report.unchanged += 1,
                 Outcome::Skipped => report.skipped += 1,
+                Outcome::Deleted => report.deleted += 1,
             }
         }
         Ok(report)

@@ -20,19 +20,30 @@ pub(crate) fn request_token(name: &str, value: &str) -> String {
     hex::encode(digest)
 }
 
+/// What a compare-and-swap write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cas {
+    /// The value is now current.
+    Written,
+    /// Another writer moved `AWSCURRENT` first; their value stands.
+    Conflict,
+    /// The secret is gone or in its recovery window; nothing was written.
+    Gone,
+}
+
 /// Writes `value` as the secret's new current version only if `AWSCURRENT` is still on `expected`:
 /// the value is first stored under a private stage (leaving `AWSCURRENT` alone), then
 /// `UpdateSecretVersionStage` moves `AWSCURRENT` with `RemoveFromVersionId = expected`, which the service
-/// refuses when another writer moved it meanwhile. Returns `false` when that happened: nothing the other
-/// writer stored is overwritten.
+/// refuses when another writer moved it meanwhile. Nothing another writer stored is ever overwritten, and
+/// a secret deleted meanwhile stays deleted (the service refuses both writes on it).
 pub(crate) async fn put_if_current(
     client: &Client,
     name: &str,
     value: String,
     expected: &str,
-) -> Result<bool> {
+) -> Result<Cas> {
     let version = request_token(name, &value);
-    client
+    match client
         .put_secret_value()
         .secret_id(name)
         .client_request_token(&version)
@@ -40,7 +51,13 @@ pub(crate) async fn put_if_current(
         .version_stages(PENDING_STAGE)
         .send()
         .await
-        .map_err(|e| aws_error::backend("PutSecretValue", e))?;
+    {
+        Ok(_) => {}
+        Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+            return Ok(Cas::Gone);
+        }
+        Err(e) => return Err(aws_error::backend("PutSecretValue", e)),
+    }
     match client
         .update_secret_version_stage()
         .secret_id(name)
@@ -50,15 +67,28 @@ pub(crate) async fn put_if_current(
         .send()
         .await
     {
-        Ok(_) => Ok(true),
+        Ok(_) => Ok(Cas::Written),
+        Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+            Ok(Cas::Gone)
+        }
         Err(e)
             if matches!(
                 aws_error::code(&e),
                 Some("InvalidParameterException" | "InvalidRequestException")
             ) =>
         {
-            Ok(false)
+            Ok(Cas::Conflict)
         }
         Err(e) => Err(aws_error::backend("UpdateSecretVersionStage", e)),
     }
+}
+
+/// The version that holds `AWSCURRENT`, from `DescribeSecret`'s stage map.
+pub(crate) fn current_version(
+    stages: Option<&std::collections::HashMap<String, Vec<String>>>,
+) -> Option<String> {
+    stages?
+        .iter()
+        .find(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT"))
+        .map(|(id, _)| id.clone())
 }
