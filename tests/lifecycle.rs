@@ -4,14 +4,14 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use common::zoho::Zoho;
 use common::{client, keyring, unique_prefix};
 use serde_json::json;
-use wiremock::matchers::{body_string_contains, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 use zoho_token_store::{
     AccountsClient, Error, MemoryStore, OAuthToken, RefreshCoordinator, SecretsManagerStore,
     TokenManager, TokenStore,
@@ -22,79 +22,6 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
-}
-
-/// Answers refreshes with `access-<n>` (n counts calls from 1), after `delay` for the first `slow` calls.
-struct Refresher {
-    calls: Arc<AtomicUsize>,
-    delay: Duration,
-    slow: usize,
-    expires_in: u64,
-    api_domain: String,
-}
-
-impl Respond for Refresher {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let body = json!({
-            "access_token": format!("access-{n}"),
-            "api_domain": self.api_domain,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-        });
-        let template = ResponseTemplate::new(200).set_body_json(body);
-        if n <= self.slow {
-            template.set_delay(self.delay)
-        } else {
-            template
-        }
-    }
-}
-
-struct Zoho {
-    server: MockServer,
-    refreshes: Arc<AtomicUsize>,
-}
-
-impl Zoho {
-    async fn start() -> Self {
-        Self::start_with(Duration::ZERO, 0, 3600).await
-    }
-
-    async fn start_with(delay: Duration, slow: usize, expires_in: u64) -> Self {
-        let server = MockServer::start().await;
-        let refreshes = Arc::new(AtomicUsize::new(0));
-        Mock::given(method("POST"))
-            .and(path("/oauth/v2/token"))
-            .and(body_string_contains("grant_type=refresh_token"))
-            .respond_with(Refresher {
-                calls: Arc::clone(&refreshes),
-                delay,
-                slow,
-                expires_in,
-                api_domain: server.uri(),
-            })
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/crm/v8/users"))
-            .and(query_param("type", "CurrentUser"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"users": [{"email": "discovered@example.com"}]})),
-            )
-            .mount(&server)
-            .await;
-        Self { server, refreshes }
-    }
-
-    fn accounts(&self) -> AccountsClient {
-        AccountsClient::with_base_url(self.server.uri())
-    }
-
-    fn refreshes(&self) -> usize {
-        self.refreshes.load(Ordering::SeqCst)
-    }
 }
 
 /// A stored token for `user` whose access token expires `in_ms` from now (negative: already expired).

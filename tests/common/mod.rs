@@ -2,6 +2,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod contract;
+pub mod lag;
+pub mod zoho;
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -38,8 +40,13 @@ pub fn endpoint() -> &'static str {
 
 /// SDK configuration for LocalStack, loaded afresh (its own connection pool, as a separate process
 /// would have).
+///
+/// Six attempts per call: LocalStack's listings are not thread-safe and now and then answer a 500
+/// ("dictionary changed size during iteration") while other tests write; the SDK retries a 500 as it
+/// would on AWS. Budgets count calls, not attempts, so retries never move them.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6))
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -121,6 +128,16 @@ pub async fn raw_names(client: &Client, prefix: &str, include_deleted: bool) -> 
     }
     names.sort();
     names
+}
+
+/// Names of the token secrets under `prefix` (not its leases or lookup bridges, which live under nested
+/// prefixes), including those scheduled for deletion when asked.
+pub async fn token_names(client: &Client, prefix: &str, include_deleted: bool) -> Vec<String> {
+    raw_names(client, prefix, include_deleted)
+        .await
+        .into_iter()
+        .filter(|name| !name[prefix.len()..].contains('/'))
+        .collect()
 }
 
 /// A KMS client for LocalStack.
