@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use crate::accounts::AccountsClient;
 use crate::error::{Error, Result};
+use crate::secrets_manager::Retag;
 use crate::secrets_manager::versions;
 use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error};
 use crate::token::{OAuthToken, now_ms};
@@ -262,7 +263,10 @@ impl RotationHandler {
             let id = self.store.id_of(name).unwrap_or(name).to_owned();
             return Err(Error::TokenDeleted { id });
         };
-        self.store.retag_from_value(raw, None).await.map(|_| ())
+        self.store
+            .retag_from_value(raw, Retag::Write(None))
+            .await
+            .map(|_| ())
     }
 }
 

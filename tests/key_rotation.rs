@@ -18,6 +18,8 @@ use zoho_token_store::{
     TokenStore,
 };
 
+/// A store on LocalStack, whose listings are consistent: these tests are about keys, not listing lag
+/// (tests/fleet.rs covers that), so no lookup bridges.
 fn store_on(
     client: aws_sdk_secretsmanager::Client,
     keys: impl KeySource + 'static,
@@ -25,6 +27,7 @@ fn store_on(
 ) -> SecretsManagerStore {
     SecretsManagerStore::builder(client, keys)
         .prefix(prefix)
+        .listing_lag(Duration::ZERO)
         .build()
         .unwrap()
 }
@@ -331,11 +334,13 @@ async fn retiring_from_a_keyring_secret_removes_the_key_only_when_unused() {
 
     // With the defaults (5-minute refresh interval, 5-minute listing lag) a process may still write
     // under k1 for minutes: retiring now is refused, and says how long to wait.
-    let store = store_on(
+    let store = SecretsManagerStore::builder(
         client().await,
         SecretKeySource::new(client().await, &keyring_name),
-        &prefix,
-    );
+    )
+    .prefix(&prefix)
+    .build()
+    .unwrap();
     match store.retire_key("k1").await {
         Err(Error::RotationTooSoon { ready_in, .. }) => assert!(
             (590..=611).contains(&ready_in),

@@ -163,10 +163,12 @@ async fn every_step_works_and_is_safe_to_invoke_again() {
         "lookup tags follow the rotation"
     );
     assert!(
-        old.find_token(&OAuthToken::default().with_access_token("access-before", 0))
+        store
+            .find_token(&OAuthToken::default().with_access_token("access-before", 0))
             .await
             .unwrap()
-            .is_none()
+            .is_none(),
+        "the old access token finds nothing"
     );
     let current: Vec<_> = stages(&name)
         .await

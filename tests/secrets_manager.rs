@@ -85,8 +85,8 @@ async fn lookups_by_id_or_user_cost_one_read_and_by_token_one_batch() {
         .unwrap();
     assert_eq!(
         (calls.total(), calls.count("DeleteSecret")),
-        (1, 1),
-        "delete of one: {:?}",
+        (2, 2),
+        "delete of one, with its refresh lease: {:?}",
         calls.snapshot()
     );
 }
@@ -112,15 +112,25 @@ async fn saving_an_unchanged_index_is_one_write_and_a_new_token_one_create() {
     let calls = store.calls();
     calls.reset();
     let mut token = saved(&store, token_for("dave@example.com", "d").with_id("dave1")).await;
-    assert_eq!(calls.count("CreateSecret"), 1, "{:?}", calls.snapshot());
+    // One create for the token, one lookup bridge per value it can be found by (user, as its id is
+    // not the user-derived one; grant; refresh; access), and, first in this store, one listing that
+    // sweeps old bridges.
+    assert_eq!(
+        (calls.count("CreateSecret"), calls.count("ListSecrets")),
+        (1 + 4, 1),
+        "{:?}",
+        calls.snapshot()
+    );
     assert_eq!(
         calls.count("TagResource") + calls.count("PutSecretValue"),
         0,
         "tags ride on CreateSecret"
     );
 
-    // A new user without an id: the computed name is described (absent), the user index is searched
-    // for a token saved under another id, then one create. The absent name is not read again.
+    // A new user without an id: the computed name is described (absent), the user index and its
+    // bridge are searched for a token saved under another id, then one create and its bridges (grant,
+    // refresh, access; none for the user, whose name finds it). The absent name is not read again, and
+    // old bridges were swept a moment ago.
     calls.reset();
     saved(&store, token_for("erin@example.com", "e")).await;
     let snapshot = calls.snapshot();
@@ -128,12 +138,13 @@ async fn saving_an_unchanged_index_is_one_write_and_a_new_token_one_create() {
         [
             calls.count("DescribeSecret"),
             calls.count("BatchGetSecretValue"),
+            calls.count("GetSecretValue"),
             calls.count("CreateSecret")
         ],
-        [1, 1, 1],
+        [1, 1, 1, 1 + 3],
         "{snapshot:?}"
     );
-    assert_eq!(calls.total(), 3, "{snapshot:?}");
+    assert_eq!(calls.total(), 7, "{snapshot:?}");
 
     calls.reset();
     token.expires_at_ms = Some(1_999_999_999_999);
@@ -225,7 +236,7 @@ async fn thirty_two_concurrent_saves_of_one_user_leave_exactly_one_secret() {
     ids.dedup();
     assert_eq!(ids.len(), 1, "every task saved to the same id");
     let raw = client().await;
-    let names = raw_names(&raw, &prefix, true).await;
+    let names = common::token_names(&raw, &prefix, true).await;
     assert_eq!(names.len(), 1);
     // Every save that returned Ok wrote a version: none was dropped on losing the create race.
     let versions = raw
@@ -331,10 +342,12 @@ async fn immediate_deletion_removes_the_secret() {
         .unwrap();
     let t = saved(&store, token_for("hank@example.com", "h")).await;
     store.delete_token(t.id.as_deref().unwrap()).await.unwrap();
+    // Only the lookup bridges (ids and keyed digests, nothing secret) wait for their sweep.
+    let left = raw_names(&client().await, store.prefix(), true).await;
     assert!(
-        raw_names(&client().await, store.prefix(), true)
-            .await
-            .is_empty()
+        left.iter()
+            .all(|n| n.starts_with(&format!("{}recent/", store.prefix()))),
+        "{left:?}"
     );
     saved(&store, token_for("hank@example.com", "h2")).await;
     assert_eq!(store.get_tokens().await.unwrap().len(), 1);
@@ -357,6 +370,11 @@ async fn more_than_150_tokens_page_list_and_delete() {
         .await
         .unwrap();
 
+    // Every name under the prefix: the tokens and their fresh lookup bridges (3 each).
+    let under_prefix = raw_names(&client().await, store.prefix(), false)
+        .await
+        .len();
+    assert_eq!(under_prefix, N * 4);
     store.calls().reset();
     let all = store.get_tokens().await.unwrap();
     assert_eq!(all.len(), N);
@@ -364,19 +382,23 @@ async fn more_than_150_tokens_page_list_and_delete() {
     users.dedup();
     assert_eq!(users.len(), N, "no duplicates");
     assert_eq!(
-        store.calls().count("BatchGetSecretValue"),
-        N.div_ceil(20) as u64,
-        "20 values per call"
+        (
+            store.calls().count("ListSecrets"),
+            store.calls().count("BatchGetSecretValue")
+        ),
+        (under_prefix.div_ceil(100) as u64, N.div_ceil(20) as u64),
+        "100 names per listing, then 20 token values per call (no bridge's value)"
     );
 
     store.calls().reset();
     store.delete_tokens().await.unwrap();
     assert_eq!(
         store.calls().count("ListSecrets"),
-        N.div_ceil(100) as u64,
+        // Tokens; leases (none, one empty page); bridges.
+        (N.div_ceil(100) + 1 + (3 * N).div_ceil(100)) as u64,
         "100 names per page"
     );
-    assert_eq!(store.calls().count("DeleteSecret"), N as u64);
+    assert_eq!(store.calls().count("DeleteSecret"), (N * 4) as u64);
     assert!(store.get_tokens().await.unwrap().is_empty());
     assert!(
         raw_names(&client().await, store.prefix(), false)
@@ -608,7 +630,10 @@ async fn the_service_never_sees_a_plaintext_token_secret_or_user() {
                 let v = raw.get_secret_value().secret_id(name).send().await.unwrap();
                 let value = v.secret_string().unwrap();
                 seen += value;
-                seen += &String::from_utf8_lossy(&BASE64.decode(value).unwrap());
+                // Tokens hold base64 envelopes; a lookup bridge holds a token id.
+                if !name[store.prefix().len()..].contains('/') {
+                    seen += &String::from_utf8_lossy(&BASE64.decode(value).unwrap());
+                }
             }
         }
     }
@@ -812,7 +837,10 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
     let store = store_losing_first("CreateSecret", &prefix).await;
     let mut token = saved(&store, token_for("oscar@example.com", "o1")).await;
     assert_eq!(
-        (store.calls().count("CreateSecret"), store.calls().retries("CreateSecret")),
+        (
+            store.calls().count("CreateSecret"),
+            store.calls().retries("CreateSecret")
+        ),
         (1, 1),
         "one create, retried once by the SDK"
     );
@@ -831,7 +859,10 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
     token.refresh_token = Some("refresh-o2".into());
     store.save_token(&mut token).await.unwrap();
     assert_eq!(
-        (store.calls().count("PutSecretValue"), store.calls().retries("PutSecretValue")),
+        (
+            store.calls().count("PutSecretValue"),
+            store.calls().retries("PutSecretValue")
+        ),
         (1, 1),
         "one put, retried once by the SDK"
     );

@@ -50,10 +50,24 @@ fn value(ttl: Option<Duration>) -> String {
     serde_json::to_string(&lease).unwrap_or_default()
 }
 
+/// The nested prefix leases live under.
+const DIR: &str = "lease/";
+
 impl SecretsManagerStore {
     fn lease_name(&self, token_id: &str) -> Result<String> {
         id::validate(token_id)?;
-        Ok(format!("{}lease/{token_id}", self.prefix))
+        Ok(format!("{}{DIR}{token_id}", self.prefix))
+    }
+
+    /// Deletes a token's lease secret (with the token: a lease outlives its release, so that releasing
+    /// is a compare-and-swap rather than a delete).
+    pub(crate) async fn delete_lease(&self, token_id: &str) -> Result<()> {
+        self.force_delete(&self.lease_name(token_id)?).await
+    }
+
+    /// Deletes every lease secret of this store (with all its tokens).
+    pub(crate) async fn delete_leases(&self) -> Result<usize> {
+        self.delete_nested(DIR, std::time::SystemTime::now()).await
     }
 }
 

@@ -9,15 +9,16 @@
 //! | `find_token` by refresh, grant or access token | 1 `BatchGetSecretValue` |
 //! | `save_token`, existing token | 1 `DescribeSecret` + 1 `PutSecretValue` (+ `TagResource`/`UntagResource` when an indexed field changed) |
 //! | `save_token`, new token | 1 `DescribeSecret` + 1 `CreateSecret` carrying its tags (+ 1 `BatchGetSecretValue` without id) |
-//! | `delete_token` | 1 `DeleteSecret` |
-//! | `get_tokens` | ceil(N / 20) `BatchGetSecretValue` |
-//! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret` |
+//! | `delete_token` | 2 `DeleteSecret` (the token and its refresh lease), in parallel |
+//! | `get_tokens` | ceil(M / 100) `ListSecrets` (M: every secret under the prefix, leases and lookup bridges included) + ceil(N / 20) `BatchGetSecretValue` |
+//! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret`, and the same for the leases and the lookup bridges |
 
 pub(crate) mod aws_error;
 mod cache;
 mod inventory;
 mod lease;
 mod options;
+mod recent;
 mod rotation;
 pub(crate) mod versions;
 
@@ -38,6 +39,7 @@ pub use inventory::StoredToken;
 pub use options::{
     DEFAULT_LISTING_LAG, DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder,
 };
+pub(crate) use rotation::Retag;
 pub use rotation::{BulkOptions, BulkReport, Progress};
 
 use crate::calls::CallCounter;
@@ -56,7 +58,7 @@ const MAX_VALUE_LEN: usize = 65_536;
 /// `BatchGetSecretValue` returns at most 20 values per call.
 const BATCH_GET_MAX: i32 = 20;
 /// `ListSecrets` returns at most 100 secrets per call.
-const LIST_MAX: i32 = 100;
+pub(crate) const LIST_MAX: i32 = 100;
 
 /// Tokens as encrypted secrets in AWS Secrets Manager.
 ///
@@ -83,6 +85,8 @@ pub struct SecretsManagerStore {
     listing_lag: std::time::Duration,
     calls: CallCounter,
     cache: Option<cache::Cache>,
+    /// When this store last swept old lookup bridges (see `recent`).
+    last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// What `DescribeSecret` said about a secret name.
@@ -167,7 +171,10 @@ impl SecretsManagerStore {
             .filter(|id| id::validate(id).is_ok())
     }
 
-    fn filter(key: FilterNameStringType, values: impl IntoIterator<Item = String>) -> Filter {
+    pub(crate) fn filter(
+        key: FilterNameStringType,
+        values: impl IntoIterator<Item = String>,
+    ) -> Filter {
         values
             .into_iter()
             .fold(Filter::builder().key(key), |b, v| b.values(v))
@@ -271,9 +278,18 @@ impl SecretsManagerStore {
         }
     }
 
-    /// Every raw value under the prefix (what `get_tokens`, key usage and re-encryption read).
+    /// Every raw value under the prefix (what `get_tokens`, key usage and re-encryption read): the names
+    /// from `ListSecrets`, 100 per call, then the token values by name, 20 per call. A prefix-filtered
+    /// batch would also fetch the value of every lease and lookup bridge under the prefix, only to
+    /// discard it.
     pub(crate) async fn all_raw(&self) -> Result<Vec<Raw>> {
-        self.batch_get(vec![self.prefix_filter()]).await
+        let names: Vec<String> = self
+            .list(vec![self.prefix_filter()])
+            .await?
+            .into_iter()
+            .map(|listed| listed.name)
+            .collect();
+        self.fetch(&names).await
     }
 
     /// Raw values whose index tags hold any of `digests`, in one `BatchGetSecretValue` (more only if over
@@ -301,6 +317,11 @@ impl SecretsManagerStore {
             .into_iter()
             .map(|listed| listed.name)
             .collect();
+        self.fetch(&names).await
+    }
+
+    /// The values of the secrets `names`, 20 per `BatchGetSecretValue`; those gone meanwhile are skipped.
+    async fn fetch(&self, names: &[String]) -> Result<Vec<Raw>> {
         let pages: Vec<Vec<Raw>> =
             stream::iter(names.chunks(BATCH_GET_MAX as usize).map(<[String]>::to_vec))
                 .map(|chunk| async move {
@@ -423,35 +444,44 @@ impl SecretsManagerStore {
                     }
                 }
                 // Otherwise it may have been saved under an explicit id: the user index finds it.
-                IndexKind::User.digests(ring, user)
+                kind_digests(ring, IndexKind::User, Some(*user))
             }
-            Lookup::Access(access) => IndexKind::Access.digests(ring, access.secret()),
+            Lookup::Access(access) => kind_digests(ring, IndexKind::Access, Some(access.secret())),
             Lookup::Credentials { grant, refresh, .. } => {
                 // All digests in one filter (values are OR'd); the domain-separated HMAC means a grant
-                // digest can only ever match a grant tag. Lookup::best prefers the grant match.
-                let grant = grant
-                    .map(|g| IndexKind::Grant.digests(ring, g.secret()))
-                    .unwrap_or_default();
-                let refresh = refresh
-                    .map(|r| IndexKind::Refresh.digests(ring, r.secret()))
-                    .unwrap_or_default();
-                grant.into_iter().chain(refresh).collect()
+                // digest can only ever match a grant tag. Lookup::best prefers the grant match, and
+                // bridges are tried grant first for the same reason.
+                let mut digests = kind_digests(ring, IndexKind::Grant, grant.map(|g| g.secret()));
+                digests.extend(kind_digests(
+                    ring,
+                    IndexKind::Refresh,
+                    refresh.map(|r| r.secret()),
+                ));
+                digests
             }
         };
         if let Some(cache) = &self.cache
-            && let Some((token, _)) = cache.name_for(&digests).and_then(|name| cache.get(&name))
+            && let Some((token, _)) = cache
+                .name_for(&digests.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>())
+                .and_then(|name| cache.get(&name))
             && lookup.rank(&token).is_some()
         {
             return Ok(Some(token));
         }
-        let raws = self.find_by_digests(digests).await?;
+        let raws = self
+            .find_by_digests(digests.iter().map(|(_, d)| d.clone()).collect())
+            .await?;
         let candidates = self.decode_all(ring, &raws).await?;
         if let Some(cache) = &self.cache {
             for (raw, token) in raws.iter().zip(&candidates) {
                 cache.put(ring, &raw.name, token, None);
             }
         }
-        Ok(lookup.best(&candidates).cloned())
+        if let Some(best) = lookup.best(&candidates) {
+            return Ok(Some(best.clone()));
+        }
+        // The listing may not show a token stored in the last minutes: its bridges are read by name.
+        self.find_bridged(ring, lookup, &digests).await
     }
 
     // ---- writes ------------------------------------------------------------------------------------
@@ -549,10 +579,12 @@ impl SecretsManagerStore {
     ) -> Result<()> {
         let wanted = index::tags_for(ring, token);
         let value = self.encrypt(ring, name, token)?;
+        let mut restored = false;
         for _ in 0..3 {
             match state {
                 State::Absent => match self.create(name, value.clone(), &wanted).await? {
                     CreateOutcome::Created => {
+                        self.bridge(ring, name, token, &[]).await;
                         if let Some(cache) = &self.cache {
                             cache.put(ring, name, token, Some(wanted));
                         }
@@ -571,6 +603,7 @@ impl SecretsManagerStore {
                         }
                         Err(e) => return Err(aws_error::backend("RestoreSecret", e)),
                     }
+                    restored = true;
                     state = State::Live(tags);
                 }
                 State::Live(tags) => {
@@ -579,6 +612,9 @@ impl SecretsManagerStore {
                         continue;
                     }
                     self.retag_secret(name, &tags, &wanted).await?;
+                    // A restored secret is new to the listings, whatever tags it had before.
+                    self.bridge(ring, name, token, if restored { &[] } else { &tags })
+                        .await;
                     if let Some(cache) = &self.cache {
                         cache.put(ring, name, token, Some(wanted));
                     }
@@ -614,6 +650,7 @@ impl SecretsManagerStore {
         }
         let wanted = index::tags_for(ring, token);
         self.retag_secret(name, &tags, &wanted).await?;
+        self.bridge(ring, name, token, &tags).await;
         if let Some(cache) = &self.cache {
             cache.put(ring, name, token, Some(wanted));
         }
@@ -671,6 +708,66 @@ impl SecretsManagerStore {
         }
     }
 
+    /// Deletes this store's secrets under the nested prefix `dir` (leases, lookup bridges) created at or
+    /// before `cutoff`, without recovery (they hold no token). Returns how many went.
+    pub(crate) async fn delete_nested(&self, dir: &str, cutoff: SystemTime) -> Result<usize> {
+        let nested = format!("{}{dir}", self.prefix);
+        let filter = Self::filter(FilterNameStringType::Name, [nested.clone()]);
+        let mut old = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_secrets()
+                .filters(filter.clone())
+                .max_results(LIST_MAX)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("ListSecrets", e))?;
+            for secret in out.secret_list() {
+                let created = secret
+                    .created_date()
+                    .and_then(|d| SystemTime::try_from(*d).ok());
+                if let Some(name) = secret.name()
+                    && name.starts_with(&nested)
+                    && created.is_none_or(|c| c <= cutoff)
+                {
+                    old.push(name.to_owned());
+                }
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        let count = old.len();
+        stream::iter(old)
+            .map(|name| async move { self.force_delete(&name).await })
+            .buffer_unordered(self.concurrency.get())
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(count)
+    }
+
+    /// Deletes a secret that holds no token (a lease, a bridge) at once; absent is fine.
+    pub(crate) async fn force_delete(&self, name: &str) -> Result<()> {
+        match self
+            .client
+            .delete_secret()
+            .secret_id(name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+                Ok(())
+            }
+            Err(e) => Err(aws_error::backend("DeleteSecret", e)),
+        }
+    }
+
     /// This store's own secrets (carrying the marker tag), with their tags.
     pub(crate) async fn list_owned(&self) -> Result<Vec<Listed>> {
         let filters = vec![
@@ -689,6 +786,16 @@ pub(crate) struct Listed {
     pub(crate) name: String,
     pub(crate) tags: Vec<(String, String)>,
     pub(crate) last_changed: Option<SystemTime>,
+}
+
+/// A value's digests under every index key, current first, each with its index.
+fn kind_digests(ring: &Keyring, kind: IndexKind, value: Option<&str>) -> Vec<(IndexKind, String)> {
+    value
+        .map(|v| kind.digests(ring, v))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (kind, d))
+        .collect()
 }
 
 /// The tag changes that bring a secret from `current` to `wanted`: tags to set, and keys of ours to
@@ -806,7 +913,10 @@ impl TokenStore for SecretsManagerStore {
         if let Some(cache) = &self.cache {
             cache.remove(&name);
         }
-        self.delete_name(&name).await
+        // Its refresh lease goes too (a refresh under way then finds the token deleted and writes
+        // nothing); lookup bridges are swept once the listings catch up.
+        let (token, lease) = futures::join!(self.delete_name(&name), self.delete_lease(id));
+        token.and(lease)
     }
 
     async fn get_tokens(&self) -> Result<Vec<OAuthToken>> {
@@ -836,6 +946,9 @@ impl TokenStore for SecretsManagerStore {
             .buffer_unordered(self.concurrency.get())
             .try_collect::<Vec<()>>()
             .await?;
+        // Their leases and lookup bridges serve nothing any more.
+        self.delete_leases().await?;
+        self.delete_bridges(SystemTime::now()).await?;
         Ok(())
     }
 

@@ -141,6 +141,7 @@ impl SecretsManagerStoreBuilder {
             cache: self
                 .cache
                 .map(|(capacity, ttl)| super::cache::Cache::new(capacity, ttl)),
+            last_sweep: std::sync::Mutex::new(None),
         })
     }
 }

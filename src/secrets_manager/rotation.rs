@@ -5,7 +5,7 @@
 //! stays readable until the new one replaces it (older keys remain in the keyring), and a rerun only
 //! touches what is not yet done.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
@@ -124,6 +124,14 @@ pub(crate) enum Outcome {
     Deleted,
 }
 
+/// What [`SecretsManagerStore::retag_from_value`] does on a disagreement.
+pub(crate) enum Retag<'a> {
+    /// Write the tags (at the limiter's pace, if any).
+    Write(Option<&'a RateLimiter>),
+    /// Only report it.
+    Check,
+}
+
 /// Rounds of "write the tags, check the value did not change underneath" before a token that keeps
 /// changing is left to its writers (and counted as skipped).
 const RETAG_ROUNDS: usize = 4;
@@ -200,19 +208,17 @@ impl SecretsManagerStore {
     pub async fn retag(&self, options: &BulkOptions) -> Result<BulkReport> {
         let raws = self.all_raw().await?;
         self.bulk(raws, options, |raw, limiter| async move {
-            self.retag_from_value(raw, Some(&limiter)).await
+            self.retag_from_value(raw, Retag::Write(Some(&limiter)))
+                .await
         })
         .await
     }
 
     /// Brings one secret's tags in line with its current value, compare-and-swap style: describe, and
     /// if the current version is still the one `raw` holds, write the tags computed from it; then
-    /// describe again, and repeat from a fresh read if the value changed meanwhile.
-    pub(crate) async fn retag_from_value(
-        &self,
-        mut raw: Raw,
-        limiter: Option<&RateLimiter>,
-    ) -> Result<Outcome> {
+    /// describe again, and repeat from a fresh read if the value changed meanwhile. With
+    /// [`Retag::Check`], only says whether the tags agree (`Unchanged`) or not (`Changed`).
+    pub(crate) async fn retag_from_value(&self, mut raw: Raw, mode: Retag<'_>) -> Result<Outcome> {
         let mut wrote = false;
         for _ in 0..RETAG_ROUNDS {
             let Some((tags, current)) = self.describe_current(&raw.name).await? else {
@@ -236,6 +242,9 @@ impl SecretsManagerStore {
                     Outcome::Unchanged
                 });
             }
+            let Retag::Write(limiter) = mode else {
+                return Ok(Outcome::Changed);
+            };
             if let Some(limiter) = limiter {
                 limiter.acquire().await;
             }
@@ -292,26 +301,17 @@ impl SecretsManagerStore {
     pub async fn drop_previous_index_keys(&self) -> Result<()> {
         let demoted = self.keys.index_demoted_at().await?;
         self.settled("the previous index key", demoted)?;
-        // Fresh tags from the listing: a tag written since its lag shows the old value, which errs on
-        // the side of refusing.
-        let listed: HashMap<String, Vec<(String, String)>> = self
-            .list_owned()
-            .await?
-            .into_iter()
-            .map(|l| (l.name, l.tags))
-            .collect();
-        let mut ring = self.keys.keyring().await?;
-        let mut stale = 0;
-        for raw in self.all_raw().await? {
-            let token = self.decode(&mut ring, &raw).await?;
-            let wanted = index::tags_for(&ring, &token);
-            if !listed
-                .get(&raw.name)
-                .is_some_and(|tags| tags_agree(tags, &wanted))
-            {
-                stale += 1;
-            }
-        }
+        // Each token's own tags (DescribeSecret, not the lagging listing) against its value at the same
+        // version; a token whose value keeps changing counts as not yet re-tagged, erring on the side of
+        // refusing.
+        let report = self
+            .bulk(
+                self.all_raw().await?,
+                &BulkOptions::default(),
+                |raw, _| async move { self.retag_from_value(raw, Retag::Check).await },
+            )
+            .await?;
+        let stale = report.changed + report.skipped;
         if stale > 0 {
             return Err(Error::IndexKeyInUse { tokens: stale });
         }
