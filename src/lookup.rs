@@ -107,6 +107,20 @@ pub(crate) fn check_insertable(token: &OAuthToken) -> crate::Result<()> {
     Ok(())
 }
 
+/// A token about to be written over its stored self (`update_token`): normalized, valid, and with a
+/// valid id, which is returned beside it.
+pub(crate) fn for_update(token: &OAuthToken) -> crate::Result<(OAuthToken, String)> {
+    let mut token = token.clone();
+    token.normalize();
+    token.validate()?;
+    let id = token
+        .id
+        .clone()
+        .ok_or_else(|| crate::Error::invalid_token("update_token needs a token with an id"))?;
+    crate::id::validate(&id)?;
+    Ok((token, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

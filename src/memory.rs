@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::id;
-use crate::lookup::{Lookup, check_insertable};
+use crate::lookup::{Lookup, check_insertable, for_update};
 use crate::store::TokenStore;
 use crate::token::OAuthToken;
 
@@ -86,14 +86,7 @@ impl TokenStore for MemoryStore {
     }
 
     async fn update_token(&self, token: &OAuthToken) -> Result<()> {
-        let mut token = token.clone();
-        token.normalize();
-        token.validate()?;
-        let id = token
-            .id
-            .clone()
-            .ok_or_else(|| Error::invalid_token("update_token needs a token with an id"))?;
-        id::validate(&id)?;
+        let (token, id) = for_update(token)?;
         let mut tokens = self.tokens.lock().await;
         match tokens.get_mut(&id) {
             Some(stored) => {

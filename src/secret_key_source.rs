@@ -319,16 +319,22 @@ impl SecretKeySource {
     /// When the keyring secret last changed, as the service reports it: the demotion time of keys from
     /// keyrings written before demotion times were recorded (a safe upper bound).
     async fn last_changed(&self) -> Result<Option<SystemTime>> {
-        let out = self
-            .client
+        Ok(self
+            .describe()
+            .await?
+            .last_changed_date()
+            .and_then(|d| SystemTime::try_from(*d).ok()))
+    }
+
+    async fn describe(
+        &self,
+    ) -> Result<aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput> {
+        self.client
             .describe_secret()
             .secret_id(&self.name)
             .send()
             .await
-            .map_err(|e| aws_error::backend("DescribeSecret", e))?;
-        Ok(out
-            .last_changed_date()
-            .and_then(|d| SystemTime::try_from(*d).ok()))
+            .map_err(|e| aws_error::backend("DescribeSecret", e))
     }
 
     async fn cache(&self, ring: Arc<Keyring>, version: String, rebuild_at: Option<SystemTime>) {
@@ -350,13 +356,7 @@ impl SecretKeySource {
             Some(cached) if !cached.rebuild_due() => cached.version.clone(),
             _ => return Ok(None),
         };
-        let out = self
-            .client
-            .describe_secret()
-            .secret_id(&self.name)
-            .send()
-            .await
-            .map_err(|e| aws_error::backend("DescribeSecret", e))?;
+        let out = self.describe().await?;
         if versions::current_version(out.version_ids_to_stages()).as_deref() != Some(&version) {
             return Ok(None);
         }

@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
-use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -49,7 +49,7 @@ use crate::id;
 use crate::index::{self, IndexKind};
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
-use crate::lookup::{Lookup, check_insertable};
+use crate::lookup::{Lookup, check_insertable, for_update};
 use crate::store::TokenStore;
 use crate::token::OAuthToken;
 
@@ -673,9 +673,8 @@ impl SecretsManagerStore {
         }
     }
 
-    /// Live secrets matching `filters` that are this store's (under the prefix, with a valid id), with
-    /// their tags, 100 per `ListSecrets` call.
-    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<Listed>> {
+    /// Every live secret matching `filters`, 100 per `ListSecrets` call.
+    async fn list_all(&self, filters: Vec<Filter>) -> Result<Vec<SecretListEntry>> {
         let mut found = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -688,19 +687,7 @@ impl SecretsManagerStore {
                 .send()
                 .await
                 .map_err(|e| aws_error::backend("ListSecrets", e))?;
-            for secret in out.secret_list() {
-                if let Some(name) = secret.name()
-                    && self.id_of(name).is_some()
-                {
-                    found.push(Listed {
-                        name: name.to_owned(),
-                        tags: tag_pairs(secret.tags()),
-                        last_changed: secret
-                            .last_changed_date()
-                            .and_then(|d| SystemTime::try_from(*d).ok()),
-                    });
-                }
-            }
+            found.extend(out.secret_list().iter().cloned());
             match out.next_token() {
                 Some(token) if !token.is_empty() => next = Some(token.to_owned()),
                 _ => return Ok(found),
@@ -708,39 +695,46 @@ impl SecretsManagerStore {
         }
     }
 
+    /// Live secrets matching `filters` that are this store's (under the prefix, with a valid id), with
+    /// their tags.
+    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<Listed>> {
+        Ok(self
+            .list_all(filters)
+            .await?
+            .iter()
+            .filter_map(|secret| {
+                let name = secret.name().filter(|name| self.id_of(name).is_some())?;
+                Some(Listed {
+                    name: name.to_owned(),
+                    tags: tag_pairs(secret.tags()),
+                    last_changed: secret
+                        .last_changed_date()
+                        .and_then(|d| SystemTime::try_from(*d).ok()),
+                })
+            })
+            .collect())
+    }
+
     /// Deletes this store's secrets under the nested prefix `dir` (leases, lookup bridges) created at or
     /// before `cutoff`, without recovery (they hold no token). Returns how many went.
     pub(crate) async fn delete_nested(&self, dir: &str, cutoff: SystemTime) -> Result<usize> {
         let nested = format!("{}{dir}", self.prefix);
-        let filter = Self::filter(FilterNameStringType::Name, [nested.clone()]);
-        let mut old = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_secrets()
-                .filters(filter.clone())
-                .max_results(LIST_MAX)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| aws_error::backend("ListSecrets", e))?;
-            for secret in out.secret_list() {
-                let created = secret
+        let old: Vec<String> = self
+            .list_all(vec![Self::filter(
+                FilterNameStringType::Name,
+                [nested.clone()],
+            )])
+            .await?
+            .iter()
+            .filter(|secret| {
+                secret
                     .created_date()
-                    .and_then(|d| SystemTime::try_from(*d).ok());
-                if let Some(name) = secret.name()
-                    && name.starts_with(&nested)
-                    && created.is_none_or(|c| c <= cutoff)
-                {
-                    old.push(name.to_owned());
-                }
-            }
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
-            }
-        }
+                    .and_then(|d| SystemTime::try_from(*d).ok())
+                    .is_none_or(|created| created <= cutoff)
+            })
+            .filter_map(|secret| secret.name().filter(|n| n.starts_with(&nested)))
+            .map(str::to_owned)
+            .collect();
         let count = old.len();
         stream::iter(old)
             .map(|name| async move { self.force_delete(&name).await })
@@ -965,13 +959,7 @@ impl TokenStore for SecretsManagerStore {
     }
 
     async fn update_token(&self, token: &OAuthToken) -> Result<()> {
-        let mut token = token.clone();
-        token.normalize();
-        token.validate()?;
-        let id = token
-            .id
-            .clone()
-            .ok_or_else(|| Error::invalid_token("update_token needs a token with an id"))?;
+        let (token, id) = for_update(token)?;
         let name = self.secret_name(&id)?;
         let ring = self.keys.keyring().await?;
         tracing::debug!(secret = %name, "updating token");
