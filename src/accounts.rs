@@ -118,8 +118,40 @@ struct TokenResponse {
     refresh_token: Option<String>,
     api_domain: Option<String>,
     expires_in: Option<u64>,
+    /// Older answers carry this beside `expires_in`, which is then in milliseconds.
+    expires_in_sec: Option<u64>,
     error: Option<String>,
     error_description: Option<String>,
+    /// `success` on a revocation.
+    status: Option<String>,
+}
+
+/// The longest access-token lifetime accepted from Zoho, which issues one-hour tokens: a longer one is a
+/// misread unit (milliseconds as seconds makes an hour into 41 days), and storing it would keep a dead
+/// token "valid" for weeks.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The access token's lifetime from a token answer, read as the Python SDK does: `expires_in_sec` when
+/// present (and `expires_in` is then milliseconds), else `expires_in` in seconds.
+fn lifetime(expires_in: Option<u64>, expires_in_sec: Option<u64>) -> Result<Duration> {
+    let secs = match (expires_in_sec, expires_in) {
+        (Some(secs), _) | (None, Some(secs)) => secs,
+        (None, None) => {
+            return Err(Error::ZohoProtocol {
+                reason: "token response lacks expires_in".into(),
+            });
+        }
+    };
+    let lifetime = Duration::from_secs(secs);
+    if lifetime.is_zero() || lifetime > MAX_LIFETIME {
+        return Err(Error::ZohoProtocol {
+            reason: format!(
+                "token lifetime of {secs} s is implausible (Zoho issues one-hour tokens); refusing to \
+                 store it"
+            ),
+        });
+    }
+    Ok(lifetime)
 }
 
 impl AccountsClient {
@@ -169,7 +201,14 @@ impl AccountsClient {
             ("redirect_uri", redirect),
             ("code", code.secret()),
         ];
-        self.token_call(&form, "grant token").await
+        // Never retried: the code is single-use, and a request that timed out or met a 5xx may have
+        // reached Zoho, so a retry would burn the code and orphan the refresh token Zoho issued.
+        match self.token_call(&form, "grant token", 1).await {
+            Err(Error::ZohoUnavailable { reason, source }) => {
+                Err(Error::GrantExchangeUnconfirmed { reason, source })
+            }
+            other => other,
+        }
     }
 
     /// Gets a new access token with the token's refresh token. Zoho does not return a new refresh token
@@ -189,7 +228,7 @@ impl AccountsClient {
             ("client_secret", client_secret),
             ("refresh_token", refresh.secret()),
         ];
-        self.token_call(&form, "refresh token").await
+        self.token_call(&form, "refresh token", self.attempts).await
     }
 
     /// Revokes a refresh token (and the access tokens issued with it).
@@ -199,22 +238,27 @@ impl AccountsClient {
     pub async fn revoke(&self, refresh: &RefreshToken) -> Result<()> {
         // The token goes in the form body, not the query string, so it never lands in URL logs.
         let url = format!("{}/oauth/v2/token/revoke", self.base);
-        let (status, body) = self.post(&url, &[("token", refresh.secret())]).await?;
-        if let Ok(parsed) = serde_json::from_str::<TokenResponse>(&body)
-            && let Some(code) = parsed.error
-        {
+        let (status, body) = self
+            .post(&url, &[("token", refresh.secret())], self.attempts)
+            .await?;
+        let parsed = serde_json::from_str::<TokenResponse>(&body).ok();
+        if let Some(code) = parsed.as_ref().and_then(|p| p.error.as_deref()) {
             return Err(classify(
-                &code,
-                parsed.error_description.as_deref(),
+                code,
+                parsed.as_ref().and_then(|p| p.error_description.as_deref()),
                 "refresh token",
             ));
         }
-        if !status.is_success() {
-            return Err(Error::ZohoProtocol {
-                reason: format!("revoke answered HTTP {status}"),
-            });
+        // As the SDK does: only an explicit `"status": "success"` means revoked.
+        match parsed.and_then(|p| p.status) {
+            Some(answer) if status.is_success() && answer == "success" => Ok(()),
+            answer => Err(Error::ZohoProtocol {
+                reason: format!(
+                    "revoke answered HTTP {status} with status {}; the refresh token may still be valid",
+                    answer.as_deref().map_or("(none)".into(), printable)
+                ),
+            }),
         }
-        Ok(())
     }
 
     /// The signed-in user's email, from `GET <api_domain>/crm/v8/users?type=CurrentUser`.
@@ -260,9 +304,14 @@ impl AccountsClient {
             })
     }
 
-    async fn token_call(&self, form: &[(&str, &str)], what: &'static str) -> Result<Grant> {
+    async fn token_call(
+        &self,
+        form: &[(&str, &str)],
+        what: &'static str,
+        attempts: u32,
+    ) -> Result<Grant> {
         let url = format!("{}/oauth/v2/token", self.base);
-        let (status, body) = self.post(&url, form).await?;
+        let (status, body) = self.post(&url, form, attempts).await?;
         let parsed: TokenResponse =
             serde_json::from_str(&body).map_err(|_| Error::ZohoProtocol {
                 reason: format!("token endpoint answered HTTP {status} without JSON"),
@@ -270,21 +319,26 @@ impl AccountsClient {
         if let Some(code) = parsed.error {
             return Err(classify(&code, parsed.error_description.as_deref(), what));
         }
-        let (Some(access), Some(expires_in)) = (parsed.access_token, parsed.expires_in) else {
+        let Some(access) = parsed.access_token else {
             return Err(Error::ZohoProtocol {
-                reason: "token response lacks access_token or expires_in".into(),
+                reason: "token response lacks access_token".into(),
             });
         };
         Ok(Grant {
             access_token: AccessToken::new(access),
             refresh_token: parsed.refresh_token.map(RefreshToken::new),
             api_domain: parsed.api_domain,
-            expires_in: Duration::from_secs(expires_in),
+            expires_in: lifetime(parsed.expires_in, parsed.expires_in_sec)?,
         })
     }
 
-    /// POSTs a form, retrying transport failures and 5xx a bounded number of times with backoff.
-    async fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<(StatusCode, String)> {
+    /// POSTs a form, trying up to `attempts` times (with backoff) on transport failures and 5xx.
+    async fn post(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        attempts: u32,
+    ) -> Result<(StatusCode, String)> {
         let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
         loop {
@@ -307,7 +361,7 @@ impl AccountsClient {
                 }
                 Err(e) => unavailable("the token endpoint", e),
             };
-            if attempt >= self.attempts {
+            if attempt >= attempts {
                 return Err(retry);
             }
             tracing::debug!(attempt, "Zoho accounts call failed; retrying");
@@ -349,11 +403,24 @@ fn classify(code: &str, description: Option<&str>, what: &'static str) -> Error 
         | "unauthorized_client" => Error::InvalidClient {
             code: code.to_owned(),
         },
-        _ => Error::InvalidGrant {
+        // A used, expired or revoked grant or refresh token: the user must sign in again.
+        "invalid_code" | "invalid_grant" | "invalid_token" => Error::InvalidGrant {
             what,
             code: code.to_owned(),
         },
+        // Anything else is not a reason to force a new sign-in.
+        other => Error::ZohoProtocol {
+            reason: format!("Zoho answered error `{}`", printable(other)),
+        },
     }
+}
+
+/// Text from Zoho shortened and stripped of control characters, safe to put in an error.
+fn printable(text: &str) -> String {
+    text.chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -378,6 +445,34 @@ mod tests {
         assert_eq!(hosts[1], "https://accounts.zoho.eu");
         assert_eq!(hosts[6], "https://accounts.zohocloud.ca");
         assert_eq!(hosts.len(), 8);
+    }
+
+    #[test]
+    fn lifetimes_are_read_as_the_sdk_reads_them_and_implausible_ones_refused() {
+        assert_eq!(
+            lifetime(Some(3600), None).unwrap(),
+            Duration::from_secs(3600)
+        );
+        // Older answers: expires_in in milliseconds beside expires_in_sec.
+        assert_eq!(
+            lifetime(Some(3_600_000), Some(3600)).unwrap(),
+            Duration::from_secs(3600)
+        );
+        for (expires_in, expires_in_sec) in [(Some(3_600_000), None), (Some(0), None), (None, None)]
+        {
+            let err = lifetime(expires_in, expires_in_sec).unwrap_err();
+            assert!(matches!(err, Error::ZohoProtocol { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_error_codes_do_not_force_a_new_sign_in() {
+        let err = classify("some_new_code\n", None, "refresh token");
+        assert!(
+            matches!(&err, Error::ZohoProtocol { reason } if reason.contains("some_new_code?")),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
     }
 
     #[test]

@@ -129,6 +129,20 @@ pub enum Error {
         code: String,
     },
 
+    /// A grant exchange got no usable answer (a timeout, a lost connection, a server error), so whether
+    /// Zoho used the single-use code is unknown. It is never retried: a retry would burn the code, and
+    /// orphan the refresh token Zoho may have issued. The user must sign in again for a new code.
+    #[error(
+        "the grant exchange got no answer from Zoho ({reason}); the grant token is single-use and may be spent: sign the user in again"
+    )]
+    GrantExchangeUnconfirmed {
+        /// What failed (never a token).
+        reason: String,
+        /// The transport error, if any.
+        #[source]
+        source: Option<Source>,
+    },
+
     /// Zoho refused the client credentials.
     #[error(
         "Zoho rejected the client credentials ({code}); check the client id, secret and redirect URL"

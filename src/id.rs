@@ -48,6 +48,17 @@ pub(crate) fn random() -> String {
     format!("t{}", hex::encode(bytes))
 }
 
+/// The order ids are listed in: numeric ids by value (as the SDK's file store numbers them: 1, 2, ...,
+/// 10), before every other id, which sort as text.
+pub(crate) fn order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
 /// An id shortened and stripped of control characters, safe to echo in an error.
 fn printable(id: &str) -> String {
     id.chars()
@@ -86,6 +97,13 @@ mod tests {
             let err = validate(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn numeric_ids_list_by_value_before_the_rest() {
+        let mut ids = vec!["u9f", "10", "2", "1", "t0a", "12", "11"];
+        ids.sort_by(|a, b| order(a, b));
+        assert_eq!(ids, ["1", "2", "10", "11", "12", "t0a", "u9f"]);
     }
 
     #[test]

@@ -224,7 +224,8 @@ impl Keyring {
         }
         if index.is_empty() {
             return Err(Error::invalid_config(
-                "keyring has no `index=` entry; add the lookup-index key (see Keyring::generate)",
+                "keyring has no `index=` entry; add the lookup-index key (`zoho-token-store keygen` or \
+                 Keyring::generate makes a complete keyring)",
             ));
         }
         if data.is_empty() {
@@ -252,7 +253,8 @@ impl Keyring {
     pub fn from_env_var(name: &str) -> Result<Self> {
         let text = Zeroizing::new(std::env::var(name).map_err(|_| {
             Error::invalid_config(format!(
-                "environment variable {name} is not set (or not UTF-8); see Keyring::generate"
+                "environment variable {name} is not set (or not UTF-8); make a keyring with \
+                 `zoho-token-store keygen` (or Keyring::generate) and keep it secret"
             ))
         })?);
         Self::parse(&text)

@@ -53,7 +53,6 @@ pub struct TokenManager {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     store: Arc<dyn TokenStore>,
     accounts: AccountsClient,
@@ -65,6 +64,29 @@ struct Inner {
     concurrency: NonZeroUsize,
     inflight: SyncMutex<HashMap<String, WeakFlight>>,
     refreshed_at: SyncMutex<HashMap<String, Instant>>,
+}
+
+/// The settings and the number of refreshes in flight: the in-flight and recently-refreshed maps are
+/// keyed by token id or user name, which do not belong in a log.
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let in_flight = self
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("TokenManager")
+            .field("store", &self.store)
+            .field("accounts", &self.accounts)
+            .field("coordinated", &self.coordinator.is_some())
+            .field("margin", &self.margin)
+            .field("lease_ttl", &self.lease_ttl)
+            .field("wait_timeout", &self.wait_timeout)
+            .field("discover_user", &self.discover_user)
+            .field("concurrency", &self.concurrency)
+            .field("in_flight", &in_flight)
+            .finish()
+    }
 }
 
 /// Builds a [`TokenManager`]; start with [`TokenManager::builder`].

@@ -436,6 +436,39 @@ fn list_show_find_delete_purge_and_export() {
 }
 
 #[test]
+fn ids_list_in_order_bad_ids_are_usage_errors_and_a_missing_key_names_keygen() {
+    let env = Env::new("cli-order");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    let listed: Vec<String> = env
+        .json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let numeric: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    assert_eq!(listed, numeric, "1, 2, ..., 10, not 1, 10, 11, 12, 2");
+
+    for command in ["show", "delete"] {
+        env.cmd()
+            .args([command, "O'Brien"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("ids may use"));
+    }
+    env.cmd()
+        .env_remove("ZOHO_TOKEN_STORE_KEYS")
+        .arg("list")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("zoho-token-store keygen"));
+}
+
+#[test]
 fn keys_rotate_and_retire() {
     let env = Env::new("cli-keys");
     env.cmd()
@@ -457,13 +490,15 @@ fn keys_rotate_and_retire() {
     cmd.args(["retire", "k1"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("still encrypts 12 token(s)"));
+        .stderr(predicate::str::contains("still encrypts 12 token(s)"))
+        .stderr(predicate::str::contains("zoho-token-store rotate"));
     let mut cmd = env.cmd();
     with_k2(&mut cmd);
     cmd.args(["rotate", "--writes-per-second", "500"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("re-encrypted 12 of 12"));
+        .stdout(predicate::str::contains("re-encrypted 12 of 12"))
+        .stdout(predicate::str::contains("rerun").not());
     let mut cmd = env.cmd();
     with_k2(&mut cmd);
     let usage: Value = serde_json::from_slice(
@@ -477,7 +512,12 @@ fn keys_rotate_and_retire() {
     assert_eq!(usage, serde_json::json!({"k2": 12}));
     let mut cmd = env.cmd();
     with_k2(&mut cmd);
-    cmd.args(["retire", "k1"]).assert().success();
+    cmd.args(["retire", "k1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "remove `k1=...` from ZOHO_TOKEN_STORE_KEYS",
+        ));
     let mut cmd = env.cmd();
     with_k2(&mut cmd);
     cmd.args(["retag"])

@@ -547,3 +547,62 @@ async fn refresh_due_refreshes_only_tokens_expiring_within_the_window() {
     assert!(soon.access_token.unwrap().secret().starts_with("access-"));
     assert!(soon.expires_at_ms.unwrap() > now_ms() + 3_000_000);
 }
+
+#[tokio::test]
+async fn debug_of_a_busy_store_and_manager_shows_no_user_names_or_digests() {
+    let zoho = Zoho::start().await;
+    let store = Arc::new(
+        SecretsManagerStore::builder(client().await, keyring())
+            .prefix(unique_prefix("debug-redacted"))
+            .cache(
+                std::num::NonZeroUsize::new(16).unwrap(),
+                Duration::from_secs(60),
+            )
+            .build()
+            .unwrap(),
+    );
+    let mut token = stored("private.person@example.com", -1_000);
+    store.save_token(&mut token).await.unwrap();
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .coordinator(store.clone())
+        .build()
+        .unwrap();
+    manager
+        .token(&by_user("private.person@example.com"))
+        .await
+        .unwrap();
+    store
+        .find_token(&by_user("private.person@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let id = token.id.clone().unwrap();
+    let described = client()
+        .await
+        .describe_secret()
+        .secret_id(store.secret_name(&id).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let shown = format!("{store:?}\n{manager:?}\n{store:#?}\n{manager:#?}");
+    assert!(shown.contains("entries: 1"), "the cache is in use: {shown}");
+    let mut secrets = vec![
+        "private.person",
+        id.as_str(),
+        "refresh-original",
+        "client-secret",
+    ];
+    let digests: Vec<String> = described
+        .tags()
+        .iter()
+        .filter_map(|t| t.value())
+        .filter(|v| v.len() == 64)
+        .map(str::to_owned)
+        .collect();
+    assert!(!digests.is_empty());
+    secrets.extend(digests.iter().map(|d| &d[..16]));
+    for secret in secrets {
+        assert!(!shown.contains(secret), "`{secret}` in Debug:\n{shown}");
+    }
+}

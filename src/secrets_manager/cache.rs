@@ -17,20 +17,30 @@ use crate::token::OAuthToken;
 
 type Tags = Vec<(String, String)>;
 
-#[derive(Debug)]
 pub(crate) struct Cache {
     capacity: NonZeroUsize,
     ttl: Duration,
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+/// Sizes only: the entries hold user names, secret names derived from them, and index digests, none of
+/// which belongs in a log.
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("capacity", &self.capacity)
+            .field("ttl", &self.ttl)
+            .field("entries", &self.lock().by_name.len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
 struct Inner {
     by_name: HashMap<String, Entry>,
     by_digest: HashMap<String, String>,
 }
 
-#[derive(Debug)]
 struct Entry {
     token: OAuthToken,
     /// The secret's tags, when known (after this process wrote or described it).

@@ -43,7 +43,12 @@ impl SecretsManagerStore {
                 last_changed: changed.get(&raw.name).copied().flatten(),
             });
         }
-        entries.sort_by(|a, b| a.token.id.cmp(&b.token.id));
+        entries.sort_by(|a, b| {
+            crate::id::order(
+                a.token.id.as_deref().unwrap_or_default(),
+                b.token.id.as_deref().unwrap_or_default(),
+            )
+        });
         Ok(entries)
     }
 }

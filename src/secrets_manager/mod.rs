@@ -919,7 +919,12 @@ impl TokenStore for SecretsManagerStore {
         let raws = self.all_raw().await?;
         let mut ring = self.keys.keyring().await?;
         let mut tokens = self.decode_all(&mut ring, &raws).await?;
-        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        tokens.sort_by(|a, b| {
+            id::order(
+                a.id.as_deref().unwrap_or_default(),
+                b.id.as_deref().unwrap_or_default(),
+            )
+        });
         Ok(tokens)
     }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use zoho_token_store::{BulkOptions, Keyring, OAuthToken, RecoveryWindow, TokenStore};
+use zoho_token_store::{
+    BulkOptions, Keyring, OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore,
+};
 
 use config::{Global, Zoho};
 
@@ -272,6 +274,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::List => list(g).await,
         Command::Show { id, reveal } => {
             let store = g.store().await?;
+            usable_id(&store, &id)?;
             let token = store
                 .find_token_by_id(&id)
                 .await?
@@ -295,6 +298,7 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Delete { id } => {
             let store = g.store().await?;
+            usable_id(&store, &id)?;
             if store.find_token_by_id(&id).await?.is_none() {
                 return Err(Failure::NotFound(format!("no token with id `{id}`")));
             }
@@ -377,7 +381,14 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Retire { key_id } => {
             g.store().await?.retire_key(&key_id).await?;
-            println!("retired key {key_id}");
+            if g.keyring_secret.is_some() {
+                println!("retired key {key_id}: removed from the keyring secret");
+            } else {
+                println!(
+                    "retired key {key_id}: no token uses it; remove `{key_id}=...` from ZOHO_TOKEN_STORE_KEYS \
+                     in your next deploy"
+                );
+            }
             Ok(())
         }
         Command::Refresh { who, zoho } => {
@@ -473,15 +484,34 @@ fn show(g: &Global, token: &OAuthToken, reveal: bool) {
 
 fn report_bulk(g: &Global, verb: &str, r: zoho_token_store::BulkReport) {
     if g.json {
-        print_json(
-            &json!({"examined": r.examined, "changed": r.changed, "unchanged": r.unchanged, "skipped": r.skipped}),
-        );
-    } else {
-        println!(
-            "{verb} {} of {} token(s); {} already done, {} changed meanwhile (rerun to retry)",
-            r.changed, r.examined, r.unchanged, r.skipped
+        print_json(&json!({
+            "examined": r.examined, "changed": r.changed, "unchanged": r.unchanged,
+            "skipped": r.skipped, "deleted": r.deleted,
+        }));
+        return;
+    }
+    let mut line = format!(
+        "{verb} {} of {} token(s); {} already done",
+        r.changed, r.examined, r.unchanged
+    );
+    if r.deleted > 0 {
+        line += &format!("; {} deleted meanwhile (left deleted)", r.deleted);
+    }
+    if r.skipped > 0 {
+        line += &format!(
+            "; {} changed by the application meanwhile (rerun to finish them)",
+            r.skipped
         );
     }
+    println!("{line}");
+}
+
+/// An id that cannot name a token is a usage error (exit 2), not a failure.
+fn usable_id(store: &SecretsManagerStore, id: &str) -> Result<(), Failure> {
+    store
+        .secret_name(id)
+        .map(|_| ())
+        .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 async fn list(g: &Global) -> Outcome {
