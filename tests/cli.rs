@@ -5,63 +5,14 @@ mod common;
 
 use std::path::Path;
 
+use common::cli::{Env, HEADER};
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use zoho_token_store::Keyring;
-
-const HEADER: &str = "id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain";
-
-/// One isolated store: its own prefix and keys, on LocalStack.
-struct Env {
-    prefix: String,
-    keys: String,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(test: &str) -> Self {
-        Self {
-            prefix: common::unique_prefix(test),
-            keys: Keyring::generate("k1").unwrap().to_string(),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
-        cmd.env("AWS_ENDPOINT_URL", common::endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("ZOHO_TOKEN_STORE_PREFIX", &self.prefix)
-            .env("ZOHO_TOKEN_STORE_KEYS", &self.keys)
-            .env_remove("ZOHO_TOKEN_STORE_KEYRING_SECRET")
-            .env_remove("ZOHO_ACCOUNTS_URL");
-        cmd
-    }
-
-    fn file(&self, name: &str, contents: &str) -> std::path::PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self
-            .cmd()
-            .args(args)
-            .arg("--json")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&out).unwrap()
-    }
-}
 
 /// The SDK's current file layout with ids "1" to "12" (the seed's max-id collision case).
 fn twelve_rows() -> String {

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: LocalStack, clients, stores, fixtures.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cli;
 pub mod contract;
 pub mod lag;
 pub mod zoho;

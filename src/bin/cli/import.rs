@@ -29,10 +29,37 @@ pub enum Format {
     Jsonl,
 }
 
-/// One input row: its number (line in the file, or row in the table) and the token or why not.
+/// One input row: its number (line in the file, or row in the table), the token or why not, and the
+/// columns its layout does not have.
 pub struct Row {
     pub number: usize,
     pub token: Result<OAuthToken, String>,
+    pub absent: Absent,
+}
+
+/// Columns a file layout lacks (the original zcrmsdk layout has no client secret, redirect URL or API
+/// domain; the SDK's 9-column layout no API domain). A column the file does not have says nothing
+/// about the token, so it never erases what is stored.
+#[derive(Clone, Copy, Default)]
+pub struct Absent {
+    client_secret: bool,
+    redirect_url: bool,
+    api_domain: bool,
+}
+
+impl Absent {
+    /// Takes the stored value of every column the file lacks.
+    pub fn keep_stored(self, token: &mut OAuthToken, stored: &OAuthToken) {
+        if self.client_secret {
+            token.client_secret.clone_from(&stored.client_secret);
+        }
+        if self.redirect_url {
+            token.redirect_url.clone_from(&stored.redirect_url);
+        }
+        if self.api_domain {
+            token.api_domain.clone_from(&stored.api_domain);
+        }
+    }
 }
 
 /// Reads every row of `path`.
@@ -59,6 +86,7 @@ pub fn read(path: &Path, format: Format) -> Result<Vec<Row>, String> {
                     token: OAuthToken::from_json(line.as_bytes())
                         .map_err(|e| e.to_string())
                         .and_then(valid),
+                    absent: Absent::default(),
                 })
                 .collect())
         }
@@ -95,26 +123,31 @@ const LEGACY: Layout = Layout {
     has_secret: false,
 };
 
+/// Reads the CSV line by line: token fields never span lines, so a damaged line (an unterminated quote,
+/// a wrong column count) is reported by its number and every line after it is still read.
 fn read_csv(path: &Path, format: Format) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut rows = Vec::new();
     let mut layout = match format {
         Format::CsvLegacy => Some(&LEGACY),
         Format::CsvCurrent | Format::Csv21 => Some(&CURRENT),
         _ => None,
     };
-    for (index, record) in reader.records().enumerate() {
+    let mut first_line = true;
+    for (index, line) in text.lines().enumerate() {
         let number = index + 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let header = std::mem::take(&mut first_line);
+        let record = match one_record(line) {
+            Ok(record) => record,
+            Err(reason) => {
                 rows.push(Row {
                     number,
-                    token: Err(format!("malformed CSV: {e}")),
+                    token: Err(reason),
+                    absent: Absent::default(),
                 });
                 continue;
             }
@@ -124,7 +157,7 @@ fn read_csv(path: &Path, format: Format) -> Result<Vec<Row>, String> {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        if index == 0 && matches!(first.as_str(), "id" | "user_mail" | "user_name") {
+        if header && matches!(first.as_str(), "id" | "user_mail" | "user_name") {
             // The header names the layout: only the original zcrmsdk starts with user_mail.
             layout.get_or_insert(if first == "user_mail" {
                 &LEGACY
@@ -137,9 +170,33 @@ fn read_csv(path: &Path, format: Format) -> Result<Vec<Row>, String> {
         rows.push(Row {
             number,
             token: csv_token(&record, layout),
+            absent: Absent {
+                client_secret: !layout.has_secret,
+                redirect_url: !layout.has_secret,
+                api_domain: !layout.has_secret || record.len() < 10,
+            },
         });
     }
     Ok(rows)
+}
+
+/// One line as one CSV record.
+fn one_record(line: &str) -> Result<csv::StringRecord, String> {
+    if line.matches('"').count() % 2 == 1 {
+        return Err(
+            "unterminated quote: token fields never span lines, so this line is damaged; fix or remove it"
+                .into(),
+        );
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    match reader.records().next() {
+        Some(Ok(record)) => Ok(record),
+        Some(Err(e)) => Err(format!("malformed CSV: {e}")),
+        None => Err("malformed CSV: no fields".into()),
+    }
 }
 
 fn csv_token(record: &csv::StringRecord, layout: &Layout) -> Result<OAuthToken, String> {
@@ -290,6 +347,7 @@ fn read_sqlite(path: &Path) -> Result<Vec<Row>, String> {
                 .map_err(|e| format!("unreadable row ({e})"))
                 .and_then(fields)
                 .and_then(valid),
+            absent: Absent::default(),
         })
         .collect())
 }

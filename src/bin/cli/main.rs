@@ -107,6 +107,10 @@ Examples:
         /// Say what would change without writing anything
         #[arg(long)]
         dry_run: bool,
+        /// Store a row whose id holds another user's token under a new id (default: report the row and
+        /// write nothing)
+        #[arg(long)]
+        new_ids: bool,
     },
     /// Write every token, decrypted, as JSON lines (needs --reveal)
     #[command(
@@ -336,7 +340,8 @@ async fn run(cli: Cli) -> Outcome {
             file,
             format,
             dry_run,
-        } => import_file(g, &file, format, dry_run).await,
+            new_ids,
+        } => import_file(g, &file, format, dry_run, new_ids).await,
         Command::Export { reveal, output } => export(g, reveal, output).await,
         Command::Keygen { id } => {
             println!("{}", &*Keyring::generate(&id)?);
@@ -559,6 +564,7 @@ async fn import_file(
     file: &std::path::Path,
     format: import::Format,
     dry_run: bool,
+    new_ids: bool,
 ) -> Outcome {
     let rows = import::read(file, format).map_err(Failure::Failed)?;
     let store = g.store().await?;
@@ -577,17 +583,31 @@ async fn import_file(
                 continue;
             }
         };
-        // What is stored for this row now: by id, else as the SDK matches (user, then tokens).
-        let existing = match &token.id {
-            Some(id) => store.find_token_by_id(id).await,
-            None => match store.find_token(&token).await {
-                Ok(Some(found)) => {
-                    store
-                        .find_token_by_id(found.id.as_deref().unwrap_or_default())
-                        .await
-                }
-                other => other,
+        // What is stored for this row now: the same identity first (whatever id or layout it came
+        // from), then the row's id, which may only be reused by the same identity.
+        let existing = match same_identity(&store, &token).await {
+            Ok(Some(stored)) => Ok(Some(stored)),
+            Ok(None) => match token.id.clone() {
+                Some(id) => match store.find_token_by_id(&id).await {
+                    Ok(Some(_)) if new_ids => {
+                        token.id = None;
+                        Ok(None)
+                    }
+                    Ok(Some(_)) => {
+                        failures.push((
+                            row.number,
+                            format!(
+                                "id `{id}` already holds another user's token; nothing written \
+                                 (--new-ids stores this row under a new id)"
+                            ),
+                        ));
+                        continue;
+                    }
+                    other => other,
+                },
+                None => Ok(None),
             },
+            Err(e) => Err(e),
         };
         let existing = match existing {
             Ok(e) => e,
@@ -599,6 +619,7 @@ async fn import_file(
         let change = match existing {
             Some(stored) => {
                 token.id = stored.id.clone();
+                row.absent.keep_stored(&mut token, &stored);
                 if stored == token {
                     Change::Unchanged
                 } else {
@@ -644,6 +665,30 @@ async fn import_file(
         Err(Failure::Failed(format!("{failed} row(s) failed")))
     } else {
         Ok(())
+    }
+}
+
+/// The stored token of the same identity as `token`: the same user name; for a token without one, the
+/// same client id and refresh token.
+async fn same_identity(
+    store: &SecretsManagerStore,
+    token: &OAuthToken,
+) -> Result<Option<OAuthToken>, zoho_token_store::Error> {
+    let query = match (&token.user_name, &token.client_id, &token.refresh_token) {
+        (Some(user), _, _) => OAuthToken::default().with_user_name(user),
+        (None, Some(client_id), Some(refresh)) => OAuthToken::default()
+            // The lookup wants client credentials; it matches on the client id alone.
+            .with_client(client_id, "-")
+            .with_refresh_token(refresh.secret()),
+        _ => return Ok(None),
+    };
+    match store.find_token(&query).await? {
+        // The full stored token (find_token fills only what the query left empty).
+        Some(found) => match found.id {
+            Some(id) => store.find_token_by_id(&id).await,
+            None => Ok(None),
+        },
+        None => Ok(None),
     }
 }
 

@@ -1,0 +1,218 @@
+//! `zoho-token-store import` with files as the Zoho SDKs write them (fixtures made here): nothing is
+//! lost or overwritten across files, apps and layouts, and a damaged line costs only itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::cli::{Env, HEADER};
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The SDK's current layout, ids 1..=n (every FileStore numbers its rows so), for `users`.
+fn sdk_file(users: &[&str], tag: &str) -> String {
+    let mut csv = format!("{HEADER}\n");
+    for (n, user) in users.iter().enumerate() {
+        csv += &format!(
+            "{},{user},1000.CLIENT,secret-{tag},1000.refresh-{tag}-{n},1000.access-{tag}-{n},,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n",
+            n + 1
+        );
+    }
+    csv
+}
+
+/// Every stored token, by user.
+fn stored(env: &Env) -> Vec<Value> {
+    let out = env
+        .cmd()
+        .args(["export", "--reveal"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut tokens: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    tokens.sort_by_key(|t| t["user_name"].as_str().unwrap_or_default().to_owned());
+    tokens
+}
+
+fn field<'a>(tokens: &'a [Value], user: &str, name: &str) -> &'a Value {
+    &tokens
+        .iter()
+        .find(|t| t["user_name"] == user)
+        .unwrap_or_else(|| panic!("{user} is stored"))[name]
+}
+
+#[test]
+fn a_second_apps_file_with_the_same_ids_never_overwrites_the_first() {
+    let env = Env::new("import-second-app");
+    let first = env.file(
+        "app1.txt",
+        &sdk_file(&["ann@a.example", "ben@a.example"], "a"),
+    );
+    env.cmd().arg("import").arg(&first).assert().success();
+
+    // Another app's FileStore also numbers its users 1 and 2.
+    let second = env.file(
+        "app2.txt",
+        &sdk_file(&["cat@b.example", "dan@b.example"], "b"),
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&second)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "row 2: id `1` already holds another user's token",
+        ))
+        .stderr(predicate::str::contains("--new-ids"))
+        .stdout(predicate::str::contains(
+            "created 0, updated 0, unchanged 0, failed 2",
+        ));
+    let tokens = stored(&env);
+    assert_eq!(tokens.len(), 2, "nothing of the first file was overwritten");
+    assert_eq!(
+        field(&tokens, "ann@a.example", "refresh_token"),
+        "1000.refresh-a-0"
+    );
+
+    // Asked for, the second file's users get ids of their own; the first file's stay as they were.
+    env.cmd()
+        .args(["import", "--new-ids"])
+        .arg(&second)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 2"));
+    let tokens = stored(&env);
+    assert_eq!(tokens.len(), 4);
+    assert_eq!(field(&tokens, "ann@a.example", "id"), "1");
+    assert_eq!(
+        field(&tokens, "cat@b.example", "refresh_token"),
+        "1000.refresh-b-0"
+    );
+    assert_ne!(field(&tokens, "cat@b.example", "id"), "1");
+    // And re-importing either file changes nothing.
+    for file in [&first, &second] {
+        env.cmd()
+            .args(["import", "--new-ids"])
+            .arg(file)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("unchanged 2, failed 0"));
+    }
+}
+
+#[test]
+fn the_same_users_from_another_layout_match_by_identity_not_by_id() {
+    let env = Env::new("import-layouts");
+    let current = env.file("sdk_tokens.txt", &sdk_file(&["alice@example.com"], "c"));
+    env.cmd().arg("import").arg(&current).assert().success();
+
+    // SDK 2.1 names its ids after the user; the same user must not become a second token.
+    let v21 = env.file(
+        "sdk21.csv",
+        "id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri\n\
+         python_alice_us_b927,alice@example.com,1000.CLIENT,secret-c,1000.refresh-c-0,1000.access-c-0,,1900000000000,https://app.example.com/cb\n",
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&v21)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 0"));
+    let tokens = stored(&env);
+    assert_eq!(tokens.len(), 1, "one token for alice");
+    assert_eq!(field(&tokens, "alice@example.com", "id"), "1");
+    for file in [&current, &v21] {
+        env.cmd()
+            .arg("import")
+            .arg(file)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("unchanged 1, failed 0"));
+    }
+}
+
+#[test]
+fn a_layout_without_a_column_never_erases_what_is_stored() {
+    let env = Env::new("import-absent-columns");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("sdk_tokens.txt", &sdk_file(&["eve@example.com"], "e")))
+        .assert()
+        .success();
+    // The original zcrmsdk layout has no client secret, redirect URL or API domain; a newer access
+    // token arrives through it.
+    let legacy = env.file(
+        "zcrm_oauthtokens.txt",
+        "user_mail,client_id,refresh_token,access_token,grant_token,expiry_time\n\
+         eve@example.com,1000.CLIENT,1000.refresh-e-0,1000.access-NEW,,1900000000001\n",
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&legacy)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+    let tokens = stored(&env);
+    assert_eq!(
+        field(&tokens, "eve@example.com", "access_token"),
+        "1000.access-NEW"
+    );
+    assert_eq!(
+        field(&tokens, "eve@example.com", "client_secret"),
+        "secret-e"
+    );
+    assert_eq!(
+        field(&tokens, "eve@example.com", "redirect_url"),
+        "https://app.example.com/cb"
+    );
+    assert_eq!(
+        field(&tokens, "eve@example.com", "api_domain"),
+        "https://www.zohoapis.eu"
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&legacy)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unchanged 1"));
+}
+
+#[test]
+fn an_unterminated_quote_costs_its_own_line_only() {
+    let env = Env::new("import-damaged-line");
+    let mut csv = sdk_file(&["f1@example.com", "f2@example.com"], "f");
+    csv += "3,\"f3@example.com,1000.CLIENT,secret-f,1000.refresh-f-2,1000.access-f-2,,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n";
+    for n in [4, 5] {
+        csv += &format!(
+            "{n},f{n}@example.com,1000.CLIENT,secret-f,1000.refresh-f-{n},1000.access-f-{n},,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n"
+        );
+    }
+    env.cmd()
+        .arg("import")
+        .arg(env.file("damaged.txt", &csv))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("row 4: unterminated quote"))
+        .stdout(predicate::str::contains(
+            "created 4, updated 0, unchanged 0, failed 1",
+        ));
+    let users: Vec<String> = stored(&env)
+        .iter()
+        .map(|t| t["user_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "f1@example.com",
+            "f2@example.com",
+            "f4@example.com",
+            "f5@example.com"
+        ],
+        "the lines after the damaged one were imported"
+    );
+}
