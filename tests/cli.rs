@@ -420,6 +420,85 @@ fn ids_list_in_order_bad_ids_are_usage_errors_and_a_missing_key_names_keygen() {
 }
 
 #[test]
+fn reading_commands_stop_quietly_when_the_reader_goes_away() {
+    let env = Env::new("cli-pipe");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["keys"],
+        &["export", "--reveal"],
+    ] {
+        // `zoho-token-store list | head -0`: the reader is gone before the first line is written.
+        let mut child = env
+            .std_cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn export_to_a_file_replaces_it_whole_and_never_writes_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("cli-export-file");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    let victim = env.file("victim.txt", "precious\n");
+    let planted = env.dir.path().join("backup.jsonl");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    env.cmd()
+        .args(["export", "--reveal", "-o"])
+        .arg(&planted)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious\n",
+        "the link's target is untouched"
+    );
+    let meta = std::fs::symlink_metadata(&planted).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "a new regular file, not the link"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "owner-only");
+    assert_eq!(
+        std::fs::read_to_string(&planted).unwrap().lines().count(),
+        12
+    );
+
+    // An existing, longer file is replaced whole (no stale tail), still owner-only.
+    let existing = env.file("old.jsonl", &"x".repeat(100_000));
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.cmd()
+        .args(["export", "--reveal", "-o"])
+        .arg(&existing)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&existing).unwrap();
+    assert!(!text.contains("xxx") && text.lines().count() == 12);
+    assert_eq!(
+        std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
 fn keys_rotate_and_retire() {
     let env = Env::new("cli-keys");
     env.cmd()

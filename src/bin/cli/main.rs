@@ -2,6 +2,16 @@
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
+/// `print!` and `println!` for this tool: when the reader of standard output has gone
+/// (`zoho-token-store list | head -1`), stop quietly, as Unix tools do, instead of panicking.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::out(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod config;
 mod import;
 mod output;
@@ -120,7 +130,7 @@ Examples:
         /// Confirm: the output holds every secret in plaintext
         #[arg(long)]
         reveal: bool,
-        /// Write to this file (created owner-only) instead of standard output
+        /// Write to this file instead of standard output (a new owner-only file renamed into place)
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -250,6 +260,21 @@ async fn main() -> ExitCode {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn out(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        quit_if_reader_gone(&e);
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Ends the process quietly when the error says the reader of a pipe has gone.
+fn quit_if_reader_gone(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
     }
 }
 
@@ -699,34 +724,45 @@ async fn export(g: &Global, reveal: bool, output: Option<PathBuf>) -> Outcome {
         ));
     }
     let tokens = g.store().await?.get_tokens().await?;
-    let mut out: Box<dyn Write> = match &output {
+    let failed = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        Failure::Failed(format!("{}: {e}", path.display()))
+    };
+    // A file is written as a new owner-only temporary file beside the target and renamed into place:
+    // an existing file (or a link planted at the path) is replaced whole, never written through.
+    let mut temp = match &output {
         Some(path) => {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
-            // An existing file keeps its mode on open: make it owner-only too.
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
-            Box::new(file)
+            let dir = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => std::path::Path::new("."),
+            };
+            Some(tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(path, &e))?)
         }
-        None => Box::new(std::io::stdout()),
+        None => None,
+    };
+    let mut out: Box<dyn Write + '_> = match temp.as_mut() {
+        Some(file) => Box::new(file),
+        None => Box::new(std::io::stdout().lock()),
     };
     let bar = progress(tokens.len() as u64, "exporting");
     for token in &tokens {
         let line = token.to_json();
         out.write_all(&line)
             .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| Failure::Failed(format!("writing: {e}")))?;
+            .map_err(|e| {
+                quit_if_reader_gone(&e);
+                Failure::Failed(format!("writing: {e}"))
+            })?;
         bar.inc(1);
     }
-    out.flush()
-        .map_err(|e| Failure::Failed(format!("writing: {e}")))?;
+    out.flush().map_err(|e| {
+        quit_if_reader_gone(&e);
+        Failure::Failed(format!("writing: {e}"))
+    })?;
+    drop(out);
     bar.finish_and_clear();
+    if let (Some(temp), Some(path)) = (temp, &output) {
+        temp.persist(path).map_err(|e| failed(path, &e.error))?;
+    }
     if let Some(path) = output {
         eprintln!(
             "exported {} token(s) to {} (owner-only)",
