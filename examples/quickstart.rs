@@ -5,7 +5,8 @@
 //! ./localstack/up && cargo run --example quickstart
 //! ```
 //!
-//! Uses `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`, LocalStack), `AWS_REGION` (default
+//! Uses `AWS_ENDPOINT_URL` (default `http://127.0.0.1:$LOCALSTACK_PORT`, LocalStack on 4566 unless that
+//! variable says otherwise, as `localstack/up` reads it), `AWS_REGION` (default
 //! `us-east-1`) and the standard credential chain (LocalStack's `test`/`test` when none is set). Keys come
 //! from `ZOHO_TOKEN_STORE_KEYS` when set; otherwise a throwaway keyring is generated for this run.
 
@@ -20,8 +21,11 @@ use zoho_token_store::{
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned());
+    // The LocalStack that `localstack/up` starts, on LOCALSTACK_PORT as it does.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        let port = std::env::var("LOCALSTACK_PORT").unwrap_or_else(|_| "4566".to_owned());
+        format!("http://127.0.0.1:{port}")
+    });
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
     if std::env::var_os("AWS_REGION").is_none() {
         loader = loader.region(Region::new("us-east-1"));

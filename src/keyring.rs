@@ -204,16 +204,25 @@ impl Keyring {
             .filter(|e| !e.is_empty())
             .enumerate()
         {
+            // Errors name an entry by its position, never by its text: a malformed entry may be key
+            // material (a bare key is split at its base64 padding).
+            let position = n + 1;
             let Some((name, b64)) = entry.split_once('=') else {
                 return Err(Error::invalid_config(format!(
-                    "keyring entry {} has no `=`; write entries as name=base64",
-                    n + 1
+                    "keyring entry {position} has no `=`; write entries as name=base64"
                 )));
             };
             let name = name.trim();
+            if name != INDEX_ENTRY && check_key_id(name).is_err() {
+                return Err(Error::invalid_config(format!(
+                    "keyring entry {position} does not start with a key name (1 to {MAX_KEY_ID_LEN} of ASCII \
+                     letters, digits, '.', '_' and '-', then `=`); write entries as name=base64, e.g. \
+                     k1=<base64> (a key without its name cannot be used)"
+                )));
+            }
             let bytes = Zeroizing::new(BASE64.decode(b64.trim()).map_err(|_| {
                 Error::invalid_config(format!(
-                    "keyring entry `{name}` is not valid base64 (standard, padded)"
+                    "keyring entry {position} (`{name}`) is not valid base64 (standard, padded)"
                 ))
             })?);
             if name == INDEX_ENTRY {
@@ -334,6 +343,44 @@ pub(crate) fn random_key_b64() -> Zeroizing<String> {
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     OsRng.fill_bytes(&mut *key);
     Zeroizing::new(BASE64.encode(*key))
+}
+
+#[cfg(test)]
+mod parse_errors {
+    use super::*;
+
+    /// Every malformed form of an entry: the error names the entry's position and shows none of its
+    /// text beyond a valid key name.
+    #[test]
+    fn no_error_echoes_an_entrys_text() {
+        let key = BASE64.encode([0xA7_u8; KEY_LEN]); // 44 characters, `=`-padded
+        let index = BASE64.encode([0x3C_u8; KEY_LEN]);
+        let short = BASE64.encode([0xA7_u8; 16]);
+        let texts = [
+            key.clone(),                                       // a bare key, alone
+            format!("index={index},{key}"),                    // a bare key: split at its padding
+            format!("index={index},={key}"),                   // no name
+            format!("index={index},{key}={key}"),              // a key where the name goes
+            format!("index={index},k 1={key}"),                // a space in the name
+            format!("index={index},{}={key}", "k".repeat(40)), // a name too long
+            format!("index={index},k1={}", &key[..30]),        // truncated base64
+            format!("index={index},k1=!{}", &key[1..]),        // not base64
+            format!("index={index},k1={short}"),               // 16 bytes
+            format!("index={short},k1={key}"),                 // a 16-byte index key
+            format!("index={index},k1={key},k1={key}"),        // a name twice
+            format!("index={index}"),                          // no data key
+            format!("k1={key}"),                               // no index key
+        ];
+        for text in texts {
+            let err = Keyring::parse(&text).unwrap_err().to_string();
+            for secret in [&key, &index, &short] {
+                for start in 0..secret.len() - 8 {
+                    let piece = &secret[start..start + 8];
+                    assert!(!err.contains(piece), "{text:?}: `{piece}` echoed in: {err}");
+                }
+            }
+        }
+    }
 }
 
 fn check_key_id(id: &str) -> Result<()> {
@@ -457,7 +504,7 @@ mod tests {
             ),
             (
                 format!("index={secret_b64},bad id={secret_b64}"),
-                "must be 1 to 32",
+                "entry 2 does not start with a key name",
             ),
         ];
         for (text, want) in cases {

@@ -216,3 +216,29 @@ fn an_unterminated_quote_costs_its_own_line_only() {
         "the lines after the damaged one were imported"
     );
 }
+
+#[test]
+fn an_empty_or_binary_file_is_one_clear_line() {
+    let env = Env::new("import-empty-binary");
+    for (name, contents) in [
+        ("empty.txt", Vec::new()),
+        ("header-only.txt", format!("{HEADER}\n").into_bytes()),
+    ] {
+        let file = env.file(name, "");
+        std::fs::write(&file, contents).unwrap();
+        let out = env.cmd().arg("import").arg(&file).assert().code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains("no token rows in"), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+    }
+    let file = env.file("photo.jpg", "");
+    let binary: Vec<u8> = (0..4096u32).map(|n| (n * 7919 % 256) as u8).collect();
+    std::fs::write(&file, binary).unwrap();
+    let out = env.cmd().arg("import").arg(&file).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("is not a Zoho token file: CSV, SQLite or JSON lines expected"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -73,7 +73,7 @@ pub fn read(path: &Path, format: Format) -> Result<Vec<Row>, String> {
     } else {
         format
     };
-    match format {
+    let rows = match format {
         Format::Sqlite => read_sqlite(path),
         Format::Jsonl => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
@@ -91,7 +91,11 @@ pub fn read(path: &Path, format: Format) -> Result<Vec<Row>, String> {
                 .collect())
         }
         csv => read_csv(path, csv),
+    }?;
+    if rows.is_empty() {
+        return Err(format!("no token rows in {shown}"));
     }
+    Ok(rows)
 }
 
 fn detect(path: &Path) -> Result<Format, String> {
@@ -101,6 +105,14 @@ fn detect(path: &Path) -> Result<Format, String> {
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Ok(Format::Jsonl);
+    }
+    // Token files are text: a NUL byte or bytes that are not UTF-8 mean something else entirely, which
+    // deserves one line rather than an error per "row".
+    if bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
+        return Err(format!(
+            "{} is not a Zoho token file: CSV, SQLite or JSON lines expected",
+            path.display()
+        ));
     }
     Ok(Format::Csv)
 }
