@@ -225,6 +225,15 @@ impl Error {
         }
     }
 
+    /// Whether this says a stored entry cannot be read as a token (foreign, tampered, wrong or unknown
+    /// key), as opposed to the service or the keys failing: whole-store jobs name such an entry and go on.
+    pub fn is_unreadable_entry(&self) -> bool {
+        matches!(
+            self,
+            Self::CorruptSecret { .. } | Self::Decrypt { .. } | Self::UnknownKeyId { .. }
+        )
+    }
+
     /// Whether retrying the same operation later may succeed: transient AWS failures, Zoho throttling
     /// or unavailability, and a refresh that another process did not finish in time.
     pub fn is_retryable(&self) -> bool {

@@ -61,10 +61,10 @@ pub use rotation_handler::{RotationEvent, RotationHandler, RotationStep};
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::{DEFAULT_REFRESH_INTERVAL, SecretKeySource};
 pub use secrets_manager::{
-    BulkOptions, BulkReport, DEFAULT_LISTING_LAG, DEFAULT_PREFIX, Progress, RecoveryWindow,
-    SecretsManagerStore, SecretsManagerStoreBuilder, StoredToken,
+    BulkOptions, BulkReport, DEFAULT_LISTING_LAG, DEFAULT_PREFIX, Inventory, Progress,
+    RecoveryWindow, SecretsManagerStore, SecretsManagerStoreBuilder, StoredToken,
 };
-pub use store::TokenStore;
+pub use store::{Scan, TokenStore, Unreadable};
 pub use token::OAuthToken;
 
 // Compiles the README's Rust examples as doctests, so the README cannot drift from the API.

@@ -278,10 +278,13 @@ impl TokenManager {
     /// scheduled job that keeps tokens warm so requests never wait on Zoho.
     ///
     /// # Errors
-    /// Listing the store failed. Per-token failures are in the report, not errors.
+    /// Listing the store failed. Per-token failures, and stored entries that cannot be read (named by
+    /// their id), are in the report, not errors.
     pub async fn refresh_due(&self, within: Duration) -> Result<RefreshDueReport> {
-        let tokens = self.inner.store.get_tokens().await?;
-        let examined = tokens.len();
+        let scan = self.inner.store.scan_tokens().await?;
+        let unreadable = scan.unreadable;
+        let tokens = scan.tokens;
+        let examined = tokens.len() + unreadable.len();
         let due: Vec<OAuthToken> = tokens
             .into_iter()
             .filter(|t| t.refresh_token.is_some() && self.inner.is_due(t, within))
@@ -296,6 +299,10 @@ impl TokenManager {
             .await;
         let mut report = RefreshDueReport {
             examined,
+            failed: unreadable
+                .into_iter()
+                .map(|entry| (entry.id, entry.error))
+                .collect(),
             ..RefreshDueReport::default()
         };
         for (id, result) in results {

@@ -152,7 +152,7 @@ impl RotationHandler {
             out.version_id(),
             out.secret_string(),
             out.secret_binary(),
-        )?;
+        );
         let mut ring = self.store.keys.keyring().await?;
         let token = self.store.decode(&mut ring, &raw).await?;
         Ok((token, raw.version_id.unwrap_or_default()))

@@ -4,8 +4,41 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::token::OAuthToken;
+
+/// What [`TokenStore::scan_tokens`] found: every token it could read, and every stored entry it could
+/// not, by name.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Scan {
+    /// The tokens read, sorted by id.
+    pub tokens: Vec<OAuthToken>,
+    /// The entries that could not be read (wrong key, tampered, foreign), with why.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A stored entry that could not be read as a token.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Unreadable {
+    /// Where it is (for Secrets Manager, the secret's name).
+    pub secret: String,
+    /// The token id its place names, if any.
+    pub id: Option<String>,
+    /// Why it could not be read.
+    pub error: Error,
+}
+
+impl Unreadable {
+    pub(crate) fn new(secret: impl Into<String>, id: Option<&str>, error: Error) -> Self {
+        Self {
+            secret: secret.into(),
+            id: id.map(str::to_owned),
+            error,
+        }
+    }
+}
 
 /// Where tokens are kept: the Zoho SDK's `TokenStore`, async.
 ///
@@ -47,6 +80,19 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// A backend failure, or any stored entry that cannot be read: it is named in the error, never
     /// silently dropped.
     async fn get_tokens(&self) -> Result<Vec<OAuthToken>>;
+
+    /// Every token this store can read, and every entry it cannot, named: for whole-store jobs (listing,
+    /// exporting, refreshing everything due) that must go on past one bad entry, where
+    /// [`get_tokens`](TokenStore::get_tokens) fails on it. The default reads with `get_tokens`.
+    ///
+    /// # Errors
+    /// A backend or key-source failure (an unreadable entry is not an error here).
+    async fn scan_tokens(&self) -> Result<Scan> {
+        Ok(Scan {
+            tokens: self.get_tokens().await?,
+            unreadable: Vec::new(),
+        })
+    }
 
     /// Removes every token this store holds, and nothing else.
     ///

@@ -4,6 +4,8 @@
 mod common;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::cli::{Env, HEADER};
 
@@ -714,4 +716,82 @@ async fn an_import_cut_off_midway_loses_nothing_and_a_rerun_completes() {
         12,
         "every row imported once"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_unreadable_secret_blocks_nothing_and_delete_removes_it() {
+    let env = Env::new("cli-unreadable");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    // A foreign secret under the prefix, and a token of this store written under other keys.
+    let foreign = format!("{}foreign1", env.prefix);
+    common::client()
+        .await
+        .create_secret()
+        .name(&foreign)
+        .secret_string("not an envelope")
+        .send()
+        .await
+        .unwrap();
+    let other_keys = Keyring::parse(&Keyring::generate("k1").unwrap()).unwrap();
+    let other = zoho_token_store::SecretsManagerStore::builder(common::client().await, other_keys)
+        .prefix(&env.prefix)
+        .build()
+        .unwrap();
+    let mut stranger = common::token_for("wrong.key@example.com", "w");
+    zoho_token_store::TokenStore::save_token(&other, &mut stranger)
+        .await
+        .unwrap();
+    let stranger_id = stranger.id.unwrap();
+
+    // Whole-store commands do the rest, name each unreadable secret, and exit 1.
+    let out = env.cmd().args(["list", "--json"]).assert().code(1);
+    let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(ids(&listed).len(), 12);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&foreign) && stderr.contains(&stranger_id),
+        "{stderr}"
+    );
+    let out = env.cmd().args(["export", "--reveal"]).assert().code(1);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .lines()
+            .count(),
+        12
+    );
+
+    let store = Arc::new(
+        zoho_token_store::SecretsManagerStore::builder(
+            common::client().await,
+            Keyring::parse(&env.keys).unwrap(),
+        )
+        .prefix(&env.prefix)
+        .build()
+        .unwrap(),
+    );
+    let manager = zoho_token_store::TokenManager::builder(
+        store,
+        zoho_token_store::AccountsClient::with_base_url("http://127.0.0.1:9"),
+    )
+    .build()
+    .unwrap();
+    let report = manager.refresh_due(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(report.examined, 14, "{report:?}");
+    let failed: Vec<_> = report.failed.iter().map(|(id, _)| id.clone()).collect();
+    assert!(failed.contains(&Some(stranger_id.clone())), "{failed:?}");
+    assert!(failed.contains(&Some("foreign1".into())), "{failed:?}");
+
+    // The token this store cannot decrypt can still be deleted by id.
+    env.cmd().args(["delete", &stranger_id]).assert().success();
+    // Purge deletes every token of this store and names what it leaves (not this store's).
+    env.cmd()
+        .args(["purge", "--yes", "--force"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("deleted 12 token(s)"))
+        .stderr(predicate::str::contains(&foreign));
 }

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use super::SecretsManagerStore;
 use crate::error::Result;
+use crate::store::Unreadable;
 use crate::token::OAuthToken;
 
 /// A stored token with its storage metadata.
@@ -19,13 +20,24 @@ pub struct StoredToken {
     pub last_changed: Option<SystemTime>,
 }
 
+/// What [`SecretsManagerStore::inventory`] found.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Inventory {
+    /// Every readable token, sorted by id.
+    pub tokens: Vec<StoredToken>,
+    /// Every secret under the prefix that could not be read, named.
+    pub unreadable: Vec<Unreadable>,
+}
+
 impl SecretsManagerStore {
-    /// Every token with its key id and last change, sorted by id: what `zoho-token-store list` shows.
-    /// Costs ceil(N/20) `BatchGetSecretValue` and ceil(N/100) `ListSecrets`.
+    /// Every token with its key id and last change, sorted by id, and every secret under the prefix
+    /// that could not be read: what `zoho-token-store list` shows. One bad secret does not hide the
+    /// rest. Costs ceil(M/100) `ListSecrets` twice and ceil(N/20) `BatchGetSecretValue`.
     ///
     /// # Errors
-    /// As [`TokenStore::get_tokens`](crate::TokenStore::get_tokens).
-    pub async fn inventory(&self) -> Result<Vec<StoredToken>> {
+    /// A backend or key-source failure.
+    pub async fn inventory(&self) -> Result<Inventory> {
         let changed: HashMap<String, Option<SystemTime>> = self
             .list_owned()
             .await?
@@ -34,21 +46,30 @@ impl SecretsManagerStore {
             .collect();
         let raws = self.all_raw().await?;
         let mut ring = self.keys.keyring().await?;
-        let mut entries = Vec::with_capacity(raws.len());
+        let mut inventory = Inventory::default();
         for raw in &raws {
-            let token = self.decode(&mut ring, raw).await?;
-            entries.push(StoredToken {
+            let token = match self.decode(&mut ring, raw).await {
+                Ok(token) => token,
+                Err(e) if e.is_unreadable_entry() => {
+                    inventory
+                        .unreadable
+                        .push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            inventory.tokens.push(StoredToken {
                 token,
                 key_id: raw.key_id()?.to_owned(),
                 last_changed: changed.get(&raw.name).copied().flatten(),
             });
         }
-        entries.sort_by(|a, b| {
+        inventory.tokens.sort_by(|a, b| {
             crate::id::order(
                 a.token.id.as_deref().unwrap_or_default(),
                 b.token.id.as_deref().unwrap_or_default(),
             )
         });
-        Ok(entries)
+        Ok(inventory)
     }
 }

@@ -35,7 +35,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
 
-pub use inventory::StoredToken;
+pub use inventory::{Inventory, StoredToken};
 pub use options::{
     DEFAULT_LISTING_LAG, DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder,
 };
@@ -50,7 +50,7 @@ use crate::index::{self, IndexKind};
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
 use crate::lookup::{Lookup, check_insertable, for_update};
-use crate::store::TokenStore;
+use crate::store::{Scan, TokenStore, Unreadable};
 use crate::token::OAuthToken;
 
 /// Secrets Manager's largest secret value.
@@ -105,6 +105,9 @@ pub(crate) struct Raw {
     /// The version that holds `AWSCURRENT`, for compare-and-swap writes.
     pub(crate) version_id: Option<String>,
     pub(crate) envelope: Vec<u8>,
+    /// Why the value cannot be an envelope at all, if so: reported when it is decoded, so a scan can
+    /// name it and go on.
+    not_an_envelope: Option<&'static str>,
 }
 
 impl Raw {
@@ -115,22 +118,30 @@ impl Raw {
         version_id: Option<&str>,
         string: Option<&str>,
         binary: Option<&Blob>,
-    ) -> Result<Self> {
-        let envelope = match (string, binary) {
-            (Some(text), _) => BASE64
-                .decode(text)
-                .map_err(|_| Error::corrupt(name, "its SecretString is not a base64 envelope"))?,
-            (None, Some(blob)) => blob.as_ref().to_vec(),
-            (None, None) => return Err(Error::corrupt(name, "it has no value")),
+    ) -> Self {
+        let (envelope, not_an_envelope) = match (string, binary) {
+            (Some(text), _) => match BASE64.decode(text) {
+                Ok(bytes) => (bytes, None),
+                Err(_) => (
+                    Vec::new(),
+                    Some("its SecretString is not a base64 envelope"),
+                ),
+            },
+            (None, Some(blob)) => (blob.as_ref().to_vec(), None),
+            (None, None) => (Vec::new(), Some("it has no value")),
         };
-        Ok(Self {
+        Self {
             name: name.to_owned(),
             version_id: version_id.map(str::to_owned),
             envelope,
-        })
+            not_an_envelope,
+        }
     }
 
     pub(crate) fn key_id(&self) -> Result<&str> {
+        if let Some(reason) = self.not_an_envelope {
+            return Err(Error::corrupt(&self.name, reason));
+        }
         envelope::key_id(&self.name, &self.envelope)
     }
 }
@@ -149,6 +160,16 @@ impl SecretsManagerStore {
     /// The service calls this store has made, by operation.
     pub fn calls(&self) -> &CallCounter {
         &self.calls
+    }
+
+    /// Whether a live token secret with this id exists, without reading (or decrypting) it: 1
+    /// `DescribeSecret`. For deleting an entry that cannot be read.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for an invalid id; a backend failure.
+    pub async fn contains(&self, id: &str) -> Result<bool> {
+        let name = self.secret_name(id)?;
+        Ok(matches!(self.describe(&name).await?, State::Live(_)))
     }
 
     /// The name of the secret that holds the token with this id.
@@ -231,13 +252,12 @@ impl SecretsManagerStore {
     /// One secret's raw value by name, or `None` when absent or scheduled for deletion.
     pub(crate) async fn read_raw(&self, name: &str) -> Result<Option<Raw>> {
         match self.client.get_secret_value().secret_id(name).send().await {
-            Ok(out) => Raw::new(
+            Ok(out) => Ok(Some(Raw::new(
                 name,
                 out.version_id(),
                 out.secret_string(),
                 out.secret_binary(),
-            )
-            .map(Some),
+            ))),
             Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
                 Ok(None)
             }
@@ -384,7 +404,14 @@ impl SecretsManagerStore {
             .filter_map(|entry| entry.name().map(|name| (name, entry)))
             // A nested prefix's secret is another store's, not ours.
             .filter(|(name, _)| self.id_of(name).is_some())
-            .map(|(name, e)| Raw::new(name, e.version_id(), e.secret_string(), e.secret_binary()))
+            .map(|(name, e)| {
+                Ok(Raw::new(
+                    name,
+                    e.version_id(),
+                    e.secret_string(),
+                    e.secret_binary(),
+                ))
+            })
             .collect()
     }
 
@@ -911,6 +938,29 @@ impl TokenStore for SecretsManagerStore {
         // nothing); lookup bridges are swept once the listings catch up.
         let (token, lease) = futures::join!(self.delete_name(&name), self.delete_lease(id));
         token.and(lease)
+    }
+
+    async fn scan_tokens(&self) -> Result<Scan> {
+        let raws = self.all_raw().await?;
+        let mut ring = self.keys.keyring().await?;
+        let mut scan = Scan::default();
+        for raw in &raws {
+            match self.decode(&mut ring, raw).await {
+                Ok(token) => scan.tokens.push(token),
+                Err(e) if e.is_unreadable_entry() => {
+                    scan.unreadable
+                        .push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        scan.tokens.sort_by(|a, b| {
+            id::order(
+                a.id.as_deref().unwrap_or_default(),
+                b.id.as_deref().unwrap_or_default(),
+            )
+        });
+        Ok(scan)
     }
 
     async fn get_tokens(&self) -> Result<Vec<OAuthToken>> {

@@ -328,7 +328,8 @@ async fn run(cli: Cli) -> Outcome {
         Command::Delete { id } => {
             let store = g.store().await?;
             usable_id(&store, &id)?;
-            if store.find_token_by_id(&id).await?.is_none() {
+            // Checked without decrypting, so a token this store cannot read can still be deleted.
+            if !store.contains(&id).await? {
                 return Err(Failure::NotFound(format!("no token with id `{id}`")));
             }
             store.delete_token(&id).await?;
@@ -347,10 +348,13 @@ async fn run(cli: Cli) -> Outcome {
                 RecoveryWindow::default()
             };
             let store = g.store_with(window).await?;
-            let count = store.get_tokens().await?.len();
-            let bar = progress(count as u64, "purging");
+            // Deleting reads no value: a token this store cannot decrypt goes too.
+            let before = store.scan_tokens().await?;
+            let bar = progress(before.tokens.len() as u64, "purging");
             store.delete_tokens().await?;
             bar.finish_and_clear();
+            let left = store.scan_tokens().await?.unreadable;
+            let count = before.tokens.len() + before.unreadable.len() - left.len();
             println!(
                 "deleted {count} token(s){}",
                 if force {
@@ -359,7 +363,8 @@ async fn run(cli: Cli) -> Outcome {
                     " (recoverable for 7 days)"
                 }
             );
-            Ok(())
+            // What is left is not this store's (no marker): named, not deleted.
+            unreadable_at_the_end(&left)
         }
         Command::Import {
             file,
@@ -545,7 +550,8 @@ fn usable_id(store: &SecretsManagerStore, id: &str) -> Result<(), Failure> {
 }
 
 async fn list(g: &Global) -> Outcome {
-    let entries = g.store().await?.inventory().await?;
+    let inventory = g.store().await?.inventory().await?;
+    let entries = &inventory.tokens;
     if g.json {
         let rows: Vec<_> = entries
             .iter()
@@ -558,7 +564,7 @@ async fn list(g: &Global) -> Outcome {
             })
             .collect();
         print_json(&json!(rows));
-        return Ok(());
+        return unreadable_at_the_end(&inventory.unreadable);
     }
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let rows: Vec<Vec<String>> = entries
@@ -581,7 +587,23 @@ async fn list(g: &Global) -> Outcome {
             &rows
         )
     );
-    Ok(())
+    unreadable_at_the_end(&inventory.unreadable)
+}
+
+/// Names every secret a whole-store command could not read (after doing the rest), and fails the
+/// command if there was any.
+fn unreadable_at_the_end(unreadable: &[zoho_token_store::Unreadable]) -> Outcome {
+    for entry in unreadable {
+        eprintln!("unreadable: {}", entry.error);
+    }
+    if unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!(
+            "{} secret(s) under the prefix could not be read; the rest were handled",
+            unreadable.len()
+        )))
+    }
 }
 
 async fn import_file(
@@ -723,7 +745,8 @@ async fn export(g: &Global, reveal: bool, output: Option<PathBuf>) -> Outcome {
             "export writes every token decrypted; add --reveal to confirm".into(),
         ));
     }
-    let tokens = g.store().await?.get_tokens().await?;
+    let scan = g.store().await?.scan_tokens().await?;
+    let tokens = &scan.tokens;
     let failed = |path: &std::path::Path, e: &dyn std::fmt::Display| {
         Failure::Failed(format!("{}: {e}", path.display()))
     };
@@ -744,7 +767,7 @@ async fn export(g: &Global, reveal: bool, output: Option<PathBuf>) -> Outcome {
         None => Box::new(std::io::stdout().lock()),
     };
     let bar = progress(tokens.len() as u64, "exporting");
-    for token in &tokens {
+    for token in tokens {
         let line = token.to_json();
         out.write_all(&line)
             .and_then(|()| out.write_all(b"\n"))
@@ -770,5 +793,5 @@ async fn export(g: &Global, reveal: bool, output: Option<PathBuf>) -> Outcome {
             path.display()
         );
     }
-    Ok(())
+    unreadable_at_the_end(&scan.unreadable)
 }
