@@ -24,19 +24,10 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("zoho-token-store").unwrap();
-        cmd.env("AWS_ENDPOINT_URL", super::endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("ZOHO_TOKEN_STORE_PREFIX", &self.prefix)
-            .env("ZOHO_TOKEN_STORE_KEYS", &self.keys)
-            .env_remove("ZOHO_TOKEN_STORE_KEYRING_SECRET")
-            .env_remove("ZOHO_ACCOUNTS_URL");
-        cmd
+        Command::from_std(self.std_cmd())
     }
 
-    /// The same command as a plain process, for tests that hold its pipes themselves.
+    /// The command as a plain process (for tests that hold its pipes themselves), on this store.
     pub fn std_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("zoho-token-store"));
         cmd.env("AWS_ENDPOINT_URL", super::endpoint())
