@@ -108,12 +108,16 @@ pub enum Error {
     },
 
     /// A call to AWS failed.
-    #[error("AWS {operation} failed{}", if *.retryable { " (retryable)" } else { "" })]
+    #[error("AWS {operation} failed: {reason}{}", if *.retryable { " (retryable)" } else { "" })]
     Backend {
         /// The service operation, e.g. `GetSecretValue` or `kms:Decrypt`.
         operation: &'static str,
         /// Whether the failure is transient (throttling, 5xx, timeout, connection): retrying may succeed.
+        /// A request that could not be sent for want of configuration (region, credentials, endpoint)
+        /// is not.
         retryable: bool,
+        /// What went wrong and how to fix it, in one line (never the request).
+        reason: String,
         /// The SDK's error.
         #[source]
         source: Source,

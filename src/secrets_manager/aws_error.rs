@@ -41,27 +41,80 @@ fn is_deletion_message(code: Option<&str>, message: Option<&str>) -> bool {
     code == Some("InvalidRequestException") && message.is_some_and(|m| m.contains("delet"))
 }
 
-/// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying: transport
-/// failures, throttling codes, and any 5xx answer are transient.
+/// Wraps an SDK failure as [`Error::Backend`], deciding whether it is worth retrying (a connection
+/// that failed or timed out, a throttling code, any 5xx answer) and saying in one line what went wrong
+/// and how to fix it. A request that could not even be sent (no region, no credentials, a malformed
+/// endpoint) is configuration, never retryable.
 pub(crate) fn backend<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let retryable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
+    let (retryable, reason) = match &err {
+        SdkError::TimeoutError(_) => (true, "the service did not answer in time".to_owned()),
+        SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout() => (
+            true,
+            "could not connect to the service: check AWS_ENDPOINT_URL (if set) and the network"
+                .to_owned(),
+        ),
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
+            (false, configuration(&err))
         }
-        SdkError::ServiceError(e) => {
+        SdkError::ResponseError(_) => (
+            true,
+            "the service's answer was cut off or malformed".to_owned(),
+        ),
+        SdkError::ServiceError(e) => (
             e.raw().status().is_server_error()
-                || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
-        }
-        _ => false,
+                || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+            format!(
+                "{}: {}",
+                e.err().code().unwrap_or("error"),
+                one_line(e.err().message().unwrap_or("no message"))
+            ),
+        ),
+        _ => (false, "the AWS SDK failed unexpectedly".to_owned()),
     };
     Error::Backend {
         operation,
         retryable,
+        reason,
         source: std::sync::Arc::new(err),
     }
+}
+
+/// What is wrong with the configuration when a request could not be sent. The SDK's own messages name
+/// the problem but can carry the whole request (body included), so they are matched, never shown.
+fn configuration(err: &dyn StdError) -> String {
+    let mut chain = String::new();
+    let mut next: Option<&dyn StdError> = Some(err);
+    while let Some(e) = next {
+        chain += &e.to_string().to_ascii_lowercase();
+        chain.push('\n');
+        next = e.source();
+    }
+    if chain.contains("region") {
+        "no AWS region is configured: set AWS_REGION (or a region in your AWS profile)".to_owned()
+    } else if chain.contains("credential") {
+        "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, \
+         or run with an IAM role"
+            .to_owned()
+    } else if chain.contains("endpoint") {
+        "the endpoint is not a URL: set AWS_ENDPOINT_URL to one such as http://127.0.0.1:4566, or unset \
+         it"
+        .to_owned()
+    } else {
+        "the request could not be sent: check the AWS configuration (region, credentials, endpoint)"
+            .to_owned()
+    }
+}
+
+/// A service message on one line, shortened.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// A per-secret failure reported inside a successful `BatchGetSecretValue` response (`Errors[]`).
@@ -96,6 +149,12 @@ impl BatchEntryError {
         Error::Backend {
             operation: "BatchGetSecretValue",
             retryable,
+            reason: format!(
+                "secret `{}`: {}: {}",
+                self.secret,
+                self.code,
+                one_line(&self.message)
+            ),
             source: std::sync::Arc::new(self),
         }
     }

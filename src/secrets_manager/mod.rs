@@ -652,6 +652,7 @@ impl SecretsManagerStore {
         Err(Error::Backend {
             operation: "CreateSecret",
             retryable: true,
+            reason: "the secret kept changing state while being saved; try again".into(),
             source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
                 format!("secret `{name}` kept changing state while being saved"),
             )),

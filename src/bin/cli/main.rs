@@ -229,14 +229,9 @@ enum Failure {
 
 impl From<zoho_token_store::Error> for Failure {
     fn from(e: zoho_token_store::Error) -> Self {
-        // The error and its causes, one per line: what failed and why, never a secret.
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            text += &format!("\n  caused by: {cause}");
-            source = cause.source();
-        }
-        Failure::Failed(text)
+        // One line: every error of the crate says what failed, why and how to fix it, never a secret.
+        // The causes behind it are the SDK's, which can hold whole requests.
+        Failure::Failed(e.to_string())
     }
 }
 
@@ -617,6 +612,7 @@ async fn import_file(
     let store = g.store().await?;
     let (mut created, mut updated, mut unchanged) = (0usize, 0usize, 0usize);
     let mut failures: Vec<(usize, String)> = Vec::new();
+    let mut stopped: Option<(usize, zoho_token_store::Error)> = None;
     let bar = progress(
         rows.len() as u64,
         if dry_run { "checking" } else { "importing" },
@@ -658,6 +654,11 @@ async fn import_file(
         };
         let existing = match existing {
             Ok(e) => e,
+            // The service is unreachable or failing: every row after this one would fail the same way.
+            Err(e) if e.is_retryable() => {
+                stopped = Some((row.number, e));
+                break;
+            }
             Err(e) => {
                 failures.push((row.number, e.to_string()));
                 continue;
@@ -680,6 +681,10 @@ async fn import_file(
             && !dry_run
             && let Err(e) = store.save_token(&mut token).await
         {
+            if e.is_retryable() {
+                stopped = Some((row.number, e));
+                break;
+            }
             failures.push((row.number, e.to_string()));
             continue;
         }
@@ -707,6 +712,11 @@ async fn import_file(
         println!(
             "{verb}created {created}, updated {updated}, unchanged {unchanged}, failed {failed}"
         );
+    }
+    if let Some((row, e)) = stopped {
+        return Err(Failure::Failed(format!(
+            "stopped at row {row}: {e}; the rows before it are imported, rerun to finish"
+        )));
     }
     if failed > 0 {
         Err(Failure::Failed(format!("{failed} row(s) failed")))
