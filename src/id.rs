@@ -59,6 +59,11 @@ pub(crate) fn order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// [`order`] for ids that may be missing (listed first).
+pub(crate) fn order_of(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    order(a.unwrap_or_default(), b.unwrap_or_default())
+}
+
 /// An id shortened and stripped of control characters, safe to echo in an error.
 fn printable(id: &str) -> String {
     id.chars()

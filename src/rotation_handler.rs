@@ -218,8 +218,7 @@ impl RotationHandler {
         {
             Ok(_) => {}
             Err(e) if aws_error::is_scheduled_for_deletion(&e) || aws_error::is_not_found(&e) => {
-                let id = self.store.id_of(name).unwrap_or(name).to_owned();
-                return Err(Error::TokenDeleted { id });
+                return Err(self.store.deleted(name));
             }
             // AWSCURRENT moved between our describe and now: an application save won the race.
             Err(e)
@@ -260,8 +259,7 @@ impl RotationHandler {
     /// the version they are computed from.
     async fn sync_tags(&self, name: &str) -> Result<()> {
         let Some(raw) = self.store.read_raw(name).await? else {
-            let id = self.store.id_of(name).unwrap_or(name).to_owned();
-            return Err(Error::TokenDeleted { id });
+            return Err(self.store.deleted(name));
         };
         self.store
             .retag_from_value(raw, Retag::Write(None))

@@ -44,32 +44,18 @@ impl SecretsManagerStore {
             .into_iter()
             .map(|l| (l.name, l.last_changed))
             .collect();
-        let raws = self.all_raw().await?;
-        let mut ring = self.keys.keyring().await?;
-        let mut inventory = Inventory::default();
-        for raw in &raws {
-            let token = match self.decode(&mut ring, raw).await {
-                Ok(token) => token,
-                Err(e) if e.is_unreadable_entry() => {
-                    inventory
-                        .unreadable
-                        .push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        let (read, unreadable) = self.decode_everything().await?;
+        let mut inventory = Inventory {
+            tokens: Vec::with_capacity(read.len()),
+            unreadable,
+        };
+        for (raw, token) in read {
             inventory.tokens.push(StoredToken {
-                token,
                 key_id: raw.key_id()?.to_owned(),
                 last_changed: changed.get(&raw.name).copied().flatten(),
+                token,
             });
         }
-        inventory.tokens.sort_by(|a, b| {
-            crate::id::order(
-                a.token.id.as_deref().unwrap_or_default(),
-                b.token.id.as_deref().unwrap_or_default(),
-            )
-        });
         Ok(inventory)
     }
 }

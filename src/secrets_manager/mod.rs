@@ -239,6 +239,27 @@ impl SecretsManagerStore {
         Ok(token)
     }
 
+    /// Every secret under the prefix decoded, sorted by token id, with each one that is not a readable
+    /// token named apart (what whole-store jobs go on past).
+    pub(crate) async fn decode_everything(
+        &self,
+    ) -> Result<(Vec<(Raw, OAuthToken)>, Vec<Unreadable>)> {
+        let raws = self.all_raw().await?;
+        let mut ring = self.keys.keyring().await?;
+        let (mut read, mut unreadable) = (Vec::with_capacity(raws.len()), Vec::new());
+        for raw in raws {
+            match self.decode(&mut ring, &raw).await {
+                Ok(token) => read.push((raw, token)),
+                Err(e) if e.is_unreadable_entry() => {
+                    unreadable.push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        read.sort_by(|(_, a), (_, b)| id::order_of(a.id.as_deref(), b.id.as_deref()));
+        Ok((read, unreadable))
+    }
+
     async fn decode_all(&self, ring: &mut Arc<Keyring>, raws: &[Raw]) -> Result<Vec<OAuthToken>> {
         let mut tokens = Vec::with_capacity(raws.len());
         for raw in raws {
@@ -487,17 +508,14 @@ impl SecretsManagerStore {
                 digests
             }
         };
+        let values: Vec<String> = digests.iter().map(|(_, d)| d.clone()).collect();
         if let Some(cache) = &self.cache
-            && let Some((token, _)) = cache
-                .name_for(&digests.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>())
-                .and_then(|name| cache.get(&name))
+            && let Some((token, _)) = cache.name_for(&values).and_then(|name| cache.get(&name))
             && lookup.rank(&token).is_some()
         {
             return Ok(Some(token));
         }
-        let raws = self
-            .find_by_digests(digests.iter().map(|(_, d)| d.clone()).collect())
-            .await?;
+        let raws = self.find_by_digests(values).await?;
         let candidates = self.decode_all(ring, &raws).await?;
         if let Some(cache) = &self.cache {
             for (raw, token) in raws.iter().zip(&candidates) {
@@ -638,14 +656,9 @@ impl SecretsManagerStore {
                         state = self.describe(name).await?;
                         continue;
                     }
-                    self.retag_secret(name, &tags, &wanted).await?;
                     // A restored secret is new to the listings, whatever tags it had before.
-                    self.bridge(ring, name, token, if restored { &[] } else { &tags })
-                        .await;
-                    if let Some(cache) = &self.cache {
-                        cache.put(ring, name, token, Some(wanted));
-                    }
-                    return Ok(());
+                    let listed = if restored { &[][..] } else { &tags[..] };
+                    return self.value_written(ring, name, token, &tags, listed).await;
                 }
             }
         }
@@ -663,26 +676,44 @@ impl SecretsManagerStore {
     /// refuses a secret that is gone or in its recovery window, so a delete that lands at any moment
     /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
     async fn overwrite(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<()> {
-        let deleted = || Error::TokenDeleted {
-            id: self.id_of(name).unwrap_or(name).to_owned(),
-        };
         let State::Live(tags) = self.state(name).await? else {
-            return Err(deleted());
+            return Err(self.deleted(name));
         };
         let value = self.encrypt(ring, name, token)?;
         if !self.put(name, value).await? {
             if let Some(cache) = &self.cache {
                 cache.remove(name);
             }
-            return Err(deleted());
+            return Err(self.deleted(name));
         }
+        self.value_written(ring, name, token, &tags, &tags).await
+    }
+
+    /// After a new value landed on the live secret `name` (whose tags were `tags`): its tags follow the
+    /// value, bridges are made for the values the listings (which showed `listed`) do not know yet, and
+    /// the cache learns it.
+    async fn value_written(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        tags: &[(String, String)],
+        listed: &[(String, String)],
+    ) -> Result<()> {
         let wanted = index::tags_for(ring, token);
-        self.retag_secret(name, &tags, &wanted).await?;
-        self.bridge(ring, name, token, &tags).await;
+        self.retag_secret(name, tags, &wanted).await?;
+        self.bridge(ring, name, token, listed).await;
         if let Some(cache) = &self.cache {
             cache.put(ring, name, token, Some(wanted));
         }
         Ok(())
+    }
+
+    /// The error for a write or rotation step that found the token's secret deleted.
+    pub(crate) fn deleted(&self, name: &str) -> Error {
+        Error::TokenDeleted {
+            id: self.id_of(name).unwrap_or(name).to_owned(),
+        }
     }
 
     async fn delete_name(&self, name: &str) -> Result<()> {
@@ -942,41 +973,21 @@ impl TokenStore for SecretsManagerStore {
     }
 
     async fn scan_tokens(&self) -> Result<Scan> {
-        let raws = self.all_raw().await?;
-        let mut ring = self.keys.keyring().await?;
-        let mut scan = Scan::default();
-        for raw in &raws {
-            match self.decode(&mut ring, raw).await {
-                Ok(token) => scan.tokens.push(token),
-                Err(e) if e.is_unreadable_entry() => {
-                    scan.unreadable
-                        .push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        scan.tokens.sort_by(|a, b| {
-            id::order(
-                a.id.as_deref().unwrap_or_default(),
-                b.id.as_deref().unwrap_or_default(),
-            )
-        });
-        Ok(scan)
+        let (read, unreadable) = self.decode_everything().await?;
+        Ok(Scan {
+            tokens: read.into_iter().map(|(_, token)| token).collect(),
+            unreadable,
+        })
     }
 
     async fn get_tokens(&self) -> Result<Vec<OAuthToken>> {
         // Everything under the prefix, not only what carries the marker: a foreign or corrupt secret in
         // our namespace must fail loudly, by name, instead of vanishing from the list.
-        let raws = self.all_raw().await?;
-        let mut ring = self.keys.keyring().await?;
-        let mut tokens = self.decode_all(&mut ring, &raws).await?;
-        tokens.sort_by(|a, b| {
-            id::order(
-                a.id.as_deref().unwrap_or_default(),
-                b.id.as_deref().unwrap_or_default(),
-            )
-        });
-        Ok(tokens)
+        let scan = self.scan_tokens().await?;
+        match scan.unreadable.into_iter().next() {
+            Some(entry) => Err(entry.error),
+            None => Ok(scan.tokens),
+        }
     }
 
     async fn delete_tokens(&self) -> Result<()> {

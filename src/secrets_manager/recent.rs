@@ -94,15 +94,17 @@ impl SecretsManagerStore {
         if let Err(e) = self.sweep_if_due().await {
             tracing::warn!(error = %e, "could not sweep old lookup bridges; they are swept later");
         }
-        for bridge in wanted {
-            let created = self
-                .client
+        // Independent of each other: one round trip, not one per bridge.
+        let created = futures::future::join_all(wanted.iter().map(|bridge| {
+            self.client
                 .create_secret()
-                .name(&bridge)
-                .client_request_token(super::versions::request_token(&bridge, id))
+                .name(bridge)
+                .client_request_token(super::versions::request_token(bridge, id))
                 .secret_string(id)
                 .send()
-                .await;
+        }))
+        .await;
+        for created in created {
             match created {
                 Ok(_) => {}
                 // The same value bridged before (a retry, or the same token saved twice): keep it. A
@@ -128,7 +130,7 @@ impl SecretsManagerStore {
         if self.listing_lag.is_zero() {
             return Ok(None);
         }
-        let mut found = Vec::new();
+        // Bridges come best rank first (a grant before a refresh token): the first match is the answer.
         for (kind, digest) in bridges {
             let bridge = self.bridge_name(*kind, digest);
             let out = match self
@@ -152,12 +154,10 @@ impl SecretsManagerStore {
             if let Some(token) = self.read(ring, &self.name_of(id)).await?
                 && lookup.rank(&token).is_some()
             {
-                found.push(token);
-                // The best rank first (a grant beats a refresh token): the caller orders `bridges` so.
-                break;
+                return Ok(Some(token));
             }
         }
-        Ok(lookup.best(&found).cloned())
+        Ok(None)
     }
 
     /// Deletes bridges older than the listing lag, at most once per lag period per store: by then the
