@@ -918,3 +918,43 @@ async fn a_server_error_from_the_service_is_retryable() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_compare_and_swap_whose_answer_was_lost_is_not_taken_for_a_conflict() {
+    use zoho_token_store::RefreshCoordinator;
+    // The first stage move lands but its answer is lost: the SDK sends it again, and the service
+    // refuses the repeat because AWSCURRENT already moved (to our own version).
+    let prefix = unique_prefix("cas-lost-answer");
+    let store = store_losing_first("UpdateSecretVersionStage", &prefix).await;
+    let mut lease = store
+        .try_acquire("t1", std::time::Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .renew(&mut lease, std::time::Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "the renewal landed: the lease is still ours"
+    );
+    assert_eq!(store.calls().retries("UpdateSecretVersionStage"), 1);
+    // And it really is ours: another process cannot take it, and we can renew again.
+    let other = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    assert!(
+        other
+            .try_acquire("t1", std::time::Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .renew(&mut lease, std::time::Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+}

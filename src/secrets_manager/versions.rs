@@ -77,7 +77,22 @@ pub(crate) async fn put_if_current(
                 Some("InvalidParameterException" | "InvalidRequestException")
             ) =>
         {
-            Ok(Cas::Conflict)
+            // Refused because AWSCURRENT is no longer on `expected`: another writer moved it, or our
+            // own earlier attempt did (the SDK retried a move whose answer was lost). Only the first is
+            // a conflict.
+            let now = client
+                .describe_secret()
+                .secret_id(name)
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("DescribeSecret", e))?;
+            Ok(
+                if current_version(now.version_ids_to_stages()).as_deref() == Some(&version) {
+                    Cas::Written
+                } else {
+                    Cas::Conflict
+                },
+            )
         }
         Err(e) => Err(aws_error::backend("UpdateSecretVersionStage", e)),
     }
