@@ -69,9 +69,22 @@ impl IndexKind {
     }
 }
 
-/// Every tag a stored token carries: the marker and one digest per field it has, sorted by key.
-pub(crate) fn tags_for(keyring: &Keyring, token: &OAuthToken) -> Vec<(String, String)> {
-    let mut tags = vec![(MARKER_KEY.to_owned(), MARKER_VALUE.to_owned())];
+/// Tag naming the prefix of the store a secret belongs to. A name alone cannot say it: under the prefix
+/// `prod/zoho`, the secret `prod/zoho-eu71` may be the token `-eu71` or the token `1` of a store with the
+/// prefix `prod/zoho-eu7`. Prefixes are configuration, not secrets, and names show them anyway.
+pub(crate) const PREFIX_KEY: &str = "zts:prefix";
+
+/// Every tag a stored token carries: the marker, its store's prefix and one digest per field it has,
+/// sorted by key.
+pub(crate) fn tags_for(
+    keyring: &Keyring,
+    prefix: &str,
+    token: &OAuthToken,
+) -> Vec<(String, String)> {
+    let mut tags = vec![
+        (MARKER_KEY.to_owned(), MARKER_VALUE.to_owned()),
+        (PREFIX_KEY.to_owned(), prefix.to_owned()),
+    ];
     for kind in IndexKind::ALL {
         if let Some(value) = kind.value(token) {
             tags.push((kind.tag_key().to_owned(), kind.digest(keyring, value)));
@@ -133,11 +146,17 @@ mod tests {
             .with_client("cid", "cs-SECRET")
             .with_refresh_token("r-SECRET")
             .with_access_token("a-SECRET", 1);
-        let tags = tags_for(&ring(9), &token);
+        let tags = tags_for(&ring(9), "p/", &token);
         let keys: Vec<_> = tags.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
-            ["zoho-token-store", "zts:access", "zts:refresh", "zts:user"]
+            [
+                "zoho-token-store",
+                "zts:access",
+                "zts:prefix",
+                "zts:refresh",
+                "zts:user"
+            ]
         );
         for (_, v) in &tags {
             assert!(!v.contains("SECRET") && !v.contains("alice"), "{v}");

@@ -93,7 +93,10 @@ impl RotationHandler {
             .await
             .map_err(|e| aws_error::backend("DescribeSecret", e))?;
         let name = described.name().unwrap_or_default().to_owned();
-        let Some(id) = self.store.id_of(&name) else {
+        let claimed = self
+            .store
+            .claims(&crate::secrets_manager::tag_pairs(described.tags()));
+        let Some(id) = self.store.id_of(&name).filter(|_| claimed) else {
             return Err(Error::invalid_config(format!(
                 "secret `{name}` is not a token of this store"
             )));
@@ -154,7 +157,12 @@ impl RotationHandler {
             out.secret_binary(),
         );
         let mut ring = self.store.keys.keyring().await?;
-        let token = self.store.decode(&mut ring, &raw).await?;
+        let Some(token) = self.store.decode(&mut ring, &raw).await? else {
+            return Err(Error::invalid_config(format!(
+                "secret `{name}` holds a token of another store, whose prefix extends `{}`",
+                self.store.prefix()
+            )));
+        };
         Ok((token, raw.version_id.unwrap_or_default()))
     }
 

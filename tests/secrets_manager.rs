@@ -751,11 +751,17 @@ async fn stored_value_is_the_documented_envelope_with_digest_tags() {
             "zoho-token-store",
             "zts:access",
             "zts:grant",
+            "zts:prefix",
             "zts:refresh",
             "zts:user"
         ]
     );
-    for tag in tags.iter().filter(|t| t.key() != Some("zoho-token-store")) {
+    let prefix_tag = tags.iter().find(|t| t.key() == Some("zts:prefix")).unwrap();
+    assert_eq!(prefix_tag.value(), Some(store.prefix()));
+    for tag in tags
+        .iter()
+        .filter(|t| !matches!(t.key(), Some("zoho-token-store" | "zts:prefix")))
+    {
         let v = tag.value().unwrap();
         assert!(
             v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()),
@@ -957,4 +963,95 @@ async fn a_compare_and_swap_whose_answer_was_lost_is_not_taken_for_a_conflict() 
             .await
             .unwrap()
     );
+}
+
+/// Under the prefix `…/zoho`, the secret `…/zoho-eu71` is either this store's token `-eu71` or the token
+/// `1` of the store `…/zoho-eu7`: the names cannot say, whatever the prefix ends with. Each store tags its
+/// secrets with its prefix, and the id inside the encrypted value decides for secrets written before.
+#[tokio::test]
+async fn a_store_never_sees_the_secrets_of_a_store_whose_prefix_extends_its_own() {
+    let base = unique_prefix("extends");
+    let raw = client().await;
+    let with = |prefix: String, keys: Keyring| {
+        let raw = raw.clone();
+        async move {
+            SecretsManagerStore::builder(raw, keys)
+                .prefix(prefix)
+                .recovery_window(RecoveryWindow::Immediate)
+                .build()
+                .unwrap()
+        }
+    };
+    let other_keys = Keyring::new("k9", &[0x42; 32], &[0x43; 32]).unwrap();
+    let a = with(format!("{base}zoho"), keyring()).await;
+    // Same keys (it can decrypt a's secrets and digests match), and another keyring altogether.
+    let b = with(format!("{base}zoho-eu7"), keyring()).await;
+    let c = with(format!("{base}zohoeu"), other_keys).await;
+    // The same with prefixes that end in '/'.
+    let d = with(format!("{base}z/"), keyring()).await;
+    let e = with(format!("{base}z/eu"), keyring()).await;
+
+    let alice = saved(&a, token_for("alice@example.com", "a")).await;
+    let bob = saved(&a, token_for("bob@example.com", "b").with_id("1")).await;
+    saved(&b, token_for("carol@example.com", "c").with_id("1")).await;
+    saved(&b, token_for("dave@example.com", "d")).await;
+    saved(&c, token_for("erin@example.com", "e").with_id("1")).await;
+    saved(&e, token_for("fay@example.com", "f").with_id("1")).await;
+
+    let ids = |tokens: Vec<OAuthToken>| {
+        let mut ids: Vec<String> = tokens.into_iter().filter_map(|t| t.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![alice.id.clone().unwrap(), bob.id.clone().unwrap()];
+    expected.sort();
+    assert_eq!(ids(a.get_tokens().await.unwrap()), expected);
+    assert!(a.scan_tokens().await.unwrap().unreadable.is_empty());
+    assert!(d.scan_tokens().await.unwrap().tokens.is_empty());
+    assert!(d.scan_tokens().await.unwrap().unreadable.is_empty());
+    // Lookups by user, by refresh token and by id pass the other store's secrets by.
+    for (user, tag) in [("carol@example.com", "c"), ("dave@example.com", "d")] {
+        let by_user = OAuthToken::default().with_user_name(user);
+        assert!(a.find_token(&by_user).await.unwrap().is_none(), "{user}");
+        assert!(
+            a.find_token(&by_refresh(tag)).await.unwrap().is_none(),
+            "{user}"
+        );
+    }
+    assert!(a.find_token_by_id("-eu71").await.unwrap().is_none());
+    assert!(!a.contains("-eu71").await.unwrap());
+    assert!(!d.contains("eu1").await.unwrap());
+    // Writing through such an id is refused, naming the owner.
+    let mut intruder = token_for("mallory@example.com", "m").with_id("-eu71");
+    let err = a.save_token(&mut intruder).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidToken { .. }), "{err:?}");
+    assert!(err.to_string().contains(b.prefix()), "{err}");
+    assert!(!err.to_string().contains("refresh-m"), "{err}");
+
+    // A secret written before the prefix tag existed: the id inside still tells.
+    let carol_name = b.secret_name("1").unwrap();
+    raw.untag_resource()
+        .secret_id(&carol_name)
+        .tag_keys("zts:prefix")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(a.get_tokens().await.unwrap()), expected);
+    assert!(a.find_token_by_id("-eu71").await.unwrap().is_none());
+    let report = a.retag(&Default::default()).await.unwrap();
+    assert_eq!(report.changed, 0, "a never claims b's token: {report:?}");
+
+    // Purges leave the other stores whole.
+    a.delete_tokens().await.unwrap();
+    d.delete_tokens().await.unwrap();
+    assert!(a.get_tokens().await.unwrap().is_empty());
+    assert_eq!(b.get_tokens().await.unwrap().len(), 2);
+    assert_eq!(c.get_tokens().await.unwrap().len(), 1);
+    assert_eq!(e.get_tokens().await.unwrap().len(), 1);
+    // b's own retag gives its old secret the tag back.
+    assert_eq!(b.retag(&Default::default()).await.unwrap().changed, 1);
+    for store in [b, c, e] {
+        store.delete_tokens().await.unwrap();
+    }
+    assert!(raw_names(&raw, &base, false).await.is_empty());
 }

@@ -51,7 +51,7 @@ fn value(ttl: Option<Duration>) -> String {
 }
 
 /// The nested prefix leases live under.
-const DIR: &str = "lease/";
+pub(super) const DIR: &str = "lease/";
 
 impl SecretsManagerStore {
     fn lease_name(&self, token_id: &str) -> Result<String> {
@@ -91,6 +91,7 @@ impl RefreshCoordinator for SecretsManagerStore {
                     .name(&name)
                     .client_request_token(&version)
                     .secret_string(&fresh)
+                    .tags(self.prefix_tag())
                     .send()
                     .await
                 {

@@ -162,14 +162,14 @@ impl SecretsManagerStore {
         &self.calls
     }
 
-    /// Whether a live token secret with this id exists, without reading (or decrypting) it: 1
-    /// `DescribeSecret`. For deleting an entry that cannot be read.
+    /// Whether a live token secret with this id exists (and is not tagged as another store's), without
+    /// reading or decrypting it: 1 `DescribeSecret`. For deleting an entry that cannot be read.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for an invalid id; a backend failure.
     pub async fn contains(&self, id: &str) -> Result<bool> {
         let name = self.secret_name(id)?;
-        Ok(matches!(self.describe(&name).await?, State::Live(_)))
+        Ok(matches!(self.describe(&name).await?, State::Live(tags) if self.claims(&tags)))
     }
 
     /// The name of the secret that holds the token with this id.
@@ -190,6 +190,27 @@ impl SecretsManagerStore {
     pub(crate) fn id_of<'a>(&self, name: &'a str) -> Option<&'a str> {
         name.strip_prefix(&self.prefix)
             .filter(|id| id::validate(id).is_ok())
+    }
+
+    /// Whether a secret with these tags may be this store's: it names no store, as secrets written
+    /// before the prefix tag do (their decrypted id decides, see [`Self::decode`]), or it names this one.
+    pub(crate) fn claims(&self, tags: &[(String, String)]) -> bool {
+        tags.iter()
+            .find(|(k, _)| k == index::PREFIX_KEY)
+            .is_none_or(|(_, prefix)| *prefix == self.prefix)
+    }
+
+    /// The tag naming this store, which its leases and lookup bridges carry too.
+    pub(crate) fn prefix_tag(&self) -> Tag {
+        Tag::builder()
+            .key(index::PREFIX_KEY)
+            .value(&self.prefix)
+            .build()
+    }
+
+    /// The tags of a secret holding `token` in this store.
+    pub(crate) fn tags_for(&self, ring: &Keyring, token: &OAuthToken) -> Vec<(String, String)> {
+        index::tags_for(ring, &self.prefix, token)
     }
 
     pub(crate) fn filter(
@@ -214,7 +235,17 @@ impl SecretsManagerStore {
     /// service's JSON API carries binary as base64 too), and LocalStack 4.10, which the tests run on,
     /// cannot return binary values from `BatchGetSecretValue` nor keep them intact through `PutSecretValue`.
     pub(crate) fn encrypt(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<String> {
-        let value = BASE64.encode(envelope::seal(ring, name, &token.to_json()));
+        // The id inside is the one the name ends with, always: that is how a reader tells this store's
+        // secrets from those of a store whose prefix extends this one's (see `decode`).
+        let id = self.id_of(name);
+        let json = if token.id.as_deref() == id {
+            token.to_json()
+        } else {
+            let mut token = token.clone();
+            token.id = id.map(str::to_owned);
+            token.to_json()
+        };
+        let value = BASE64.encode(envelope::seal(ring, name, &json));
         if value.len() > MAX_VALUE_LEN {
             return Err(Error::invalid_token(format!(
                 "encrypted token is {} bytes; Secrets Manager holds at most {MAX_VALUE_LEN}: shorten its fields",
@@ -224,9 +255,14 @@ impl SecretsManagerStore {
         Ok(value)
     }
 
-    /// Decrypts a raw value. When it names a key the ring lacks, the key source reloads once (another
-    /// process may have rotated keys) and `ring` becomes the fresh ring.
-    pub(crate) async fn decode(&self, ring: &mut Arc<Keyring>, raw: &Raw) -> Result<OAuthToken> {
+    /// Decrypts a raw value: `None` when it holds another store's token. When it names a key the ring
+    /// lacks, the key source reloads once (another process may have rotated keys) and `ring` becomes the
+    /// fresh ring.
+    pub(crate) async fn decode(
+        &self,
+        ring: &mut Arc<Keyring>,
+        raw: &Raw,
+    ) -> Result<Option<OAuthToken>> {
         let key_id = raw.key_id()?;
         if ring.cipher(key_id).is_none() {
             *ring = self.keys.reload(key_id).await?;
@@ -234,9 +270,16 @@ impl SecretsManagerStore {
         let json = envelope::open(ring, &raw.name, &raw.envelope)?;
         let mut token = OAuthToken::from_json(&json)
             .map_err(|_| Error::corrupt(&raw.name, "decrypted value is not a token"))?;
-        // The name is authenticated (it is in the associated data), so the id it carries is the truth.
-        token.id = self.id_of(&raw.name).map(str::to_owned);
-        Ok(token)
+        // Both the name (in the associated data) and the id inside are authenticated, and a token is
+        // always written with the id its name ends with. An id that differs is another store's token whose
+        // prefix extends ours: `1` under `prod/zoho-eu7` reads as `-eu71` under `prod/zoho`. (A token
+        // written without an id predates the rule; its name decides.)
+        let id = self.id_of(&raw.name);
+        if token.id.is_some() && token.id.as_deref() != id {
+            return Ok(None);
+        }
+        token.id = id.map(str::to_owned);
+        Ok(Some(token))
     }
 
     /// Every secret under the prefix decoded, sorted by token id, with each one that is not a readable
@@ -249,7 +292,8 @@ impl SecretsManagerStore {
         let (mut read, mut unreadable) = (Vec::with_capacity(raws.len()), Vec::new());
         for raw in raws {
             match self.decode(&mut ring, &raw).await {
-                Ok(token) => read.push((raw, token)),
+                Ok(Some(token)) => read.push((raw, token)),
+                Ok(None) => {}
                 Err(e) if e.is_unreadable_entry() => {
                     unreadable.push(Unreadable::new(&raw.name, self.id_of(&raw.name), e));
                 }
@@ -260,10 +304,17 @@ impl SecretsManagerStore {
         Ok((read, unreadable))
     }
 
-    async fn decode_all(&self, ring: &mut Arc<Keyring>, raws: &[Raw]) -> Result<Vec<OAuthToken>> {
+    /// This store's tokens among `raws`, each with its secret's name.
+    async fn decode_all(
+        &self,
+        ring: &mut Arc<Keyring>,
+        raws: Vec<Raw>,
+    ) -> Result<Vec<(String, OAuthToken)>> {
         let mut tokens = Vec::with_capacity(raws.len());
         for raw in raws {
-            tokens.push(self.decode(ring, raw).await?);
+            if let Some(token) = self.decode(ring, &raw).await? {
+                tokens.push((raw.name, token));
+            }
         }
         Ok(tokens)
     }
@@ -297,7 +348,11 @@ impl SecretsManagerStore {
     /// One secret's token read from the service, bypassing the cache (and refreshing it).
     async fn read_fresh(&self, ring: &mut Arc<Keyring>, name: &str) -> Result<Option<OAuthToken>> {
         let token = match self.read_raw(name).await? {
-            Some(raw) => self.decode(ring, &raw).await?,
+            Some(raw) => match self.decode(ring, &raw).await? {
+                Some(token) => token,
+                // Another store's: for this one, nothing is there.
+                None => return Ok(None),
+            },
             None => {
                 if let Some(cache) = &self.cache {
                     cache.remove(name);
@@ -516,13 +571,13 @@ impl SecretsManagerStore {
             return Ok(Some(token));
         }
         let raws = self.find_by_digests(values).await?;
-        let candidates = self.decode_all(ring, &raws).await?;
+        let decoded = self.decode_all(ring, raws).await?;
         if let Some(cache) = &self.cache {
-            for (raw, token) in raws.iter().zip(&candidates) {
-                cache.put(ring, &raw.name, token, None);
+            for (name, token) in &decoded {
+                cache.put(ring, name, token, None);
             }
         }
-        if let Some(best) = lookup.best(&candidates) {
+        if let Some(best) = lookup.best(decoded.iter().map(|(_, token)| token)) {
             return Ok(Some(best.clone()));
         }
         // The listing may not show a token stored in the last minutes: its bridges are read by name.
@@ -622,10 +677,13 @@ impl SecretsManagerStore {
         token: &OAuthToken,
         mut state: State,
     ) -> Result<()> {
-        let wanted = index::tags_for(ring, token);
+        let wanted = self.tags_for(ring, token);
         let value = self.encrypt(ring, name, token)?;
         let mut restored = false;
         for _ in 0..3 {
+            if let State::Live(tags) | State::Deleted(tags) = &state {
+                self.check_claimed(name, tags)?;
+            }
             match state {
                 State::Absent => match self.create(name, value.clone(), &wanted).await? {
                     CreateOutcome::Created => {
@@ -679,6 +737,7 @@ impl SecretsManagerStore {
         let State::Live(tags) = self.state(name).await? else {
             return Err(self.deleted(name));
         };
+        self.check_claimed(name, &tags)?;
         let value = self.encrypt(ring, name, token)?;
         if !self.put(name, value).await? {
             if let Some(cache) = &self.cache {
@@ -700,13 +759,26 @@ impl SecretsManagerStore {
         tags: &[(String, String)],
         listed: &[(String, String)],
     ) -> Result<()> {
-        let wanted = index::tags_for(ring, token);
+        let wanted = self.tags_for(ring, token);
         self.retag_secret(name, tags, &wanted).await?;
         self.bridge(ring, name, token, listed).await;
         if let Some(cache) = &self.cache {
             cache.put(ring, name, token, Some(wanted));
         }
         Ok(())
+    }
+
+    /// Refuses to write over a secret tagged as another store's: under the prefix `prod/zoho`, the id
+    /// `-eu71` names the token `1` of the store `prod/zoho-eu7`.
+    fn check_claimed(&self, name: &str, tags: &[(String, String)]) -> Result<()> {
+        match tags.iter().find(|(k, _)| k == index::PREFIX_KEY) {
+            Some((_, other)) if *other != self.prefix => Err(Error::invalid_token(format!(
+                "id `{}` names the secret `{name}`, which belongs to the store with prefix `{other}`; \
+                 choose another id",
+                self.id_of(name).unwrap_or(name)
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The error for a write or rotation step that found the token's secret deleted.
@@ -754,8 +826,8 @@ impl SecretsManagerStore {
         }
     }
 
-    /// Live secrets matching `filters` that are this store's (under the prefix, with a valid id), with
-    /// their tags.
+    /// Live secrets matching `filters` that may be this store's (under the prefix, with a valid id, not
+    /// tagged as another store's), with their tags.
     async fn list(&self, filters: Vec<Filter>) -> Result<Vec<Listed>> {
         Ok(self
             .list_all(filters)
@@ -763,9 +835,13 @@ impl SecretsManagerStore {
             .iter()
             .filter_map(|secret| {
                 let name = secret.name().filter(|name| self.id_of(name).is_some())?;
+                let tags = tag_pairs(secret.tags());
+                if !self.claims(&tags) {
+                    return None;
+                }
                 Some(Listed {
                     name: name.to_owned(),
-                    tags: tag_pairs(secret.tags()),
+                    tags,
                     last_changed: secret
                         .last_changed_date()
                         .and_then(|d| SystemTime::try_from(*d).ok()),
@@ -791,7 +867,15 @@ impl SecretsManagerStore {
                     .and_then(|d| SystemTime::try_from(*d).ok())
                     .is_none_or(|created| created <= cutoff)
             })
-            .filter_map(|secret| secret.name().filter(|n| n.starts_with(&nested)))
+            // Only what this store made: one level below `dir`, not tagged as another store's (a store
+            // whose prefix extends ours may keep its own secrets under this name prefix).
+            .filter(|secret| self.claims(&tag_pairs(secret.tags())))
+            .filter_map(|secret| {
+                secret.name().filter(|n| {
+                    n.strip_prefix(&nested)
+                        .is_some_and(|rest| id::validate(rest).is_ok())
+                })
+            })
             .map(str::to_owned)
             .collect();
         let count = old.len();
@@ -857,7 +941,11 @@ fn tag_diff(
     current: &[(String, String)],
     wanted: &[(String, String)],
 ) -> (Vec<(String, String)>, Vec<String>) {
-    let ours = |k: &str| k == index::MARKER_KEY || IndexKind::ALL.iter().any(|i| i.tag_key() == k);
+    let ours = |k: &str| {
+        k == index::MARKER_KEY
+            || k == index::PREFIX_KEY
+            || IndexKind::ALL.iter().any(|i| i.tag_key() == k)
+    };
     let stale = current
         .iter()
         .filter(|(k, _)| ours(k) && !wanted.iter().any(|(w, _)| w == k))
@@ -991,13 +1079,27 @@ impl TokenStore for SecretsManagerStore {
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        // Deleting is the one place we are conservative: only secrets that carry our marker go.
-        let names: Vec<String> = self
+        // Deleting is the one place we are conservative: only secrets that carry our marker go, and of
+        // those written before the prefix tag, only the ones whose value says they are ours.
+        let (tagged, legacy): (Vec<Listed>, Vec<Listed>) = self
             .list_owned()
             .await?
             .into_iter()
-            .map(|listed| listed.name)
-            .collect();
+            .partition(|listed| listed.tags.iter().any(|(k, _)| k == index::PREFIX_KEY));
+        let mut names: Vec<String> = tagged.into_iter().map(|listed| listed.name).collect();
+        let legacy: Vec<String> = legacy.into_iter().map(|listed| listed.name).collect();
+        if !legacy.is_empty() {
+            let mut ring = self.keys.keyring().await?;
+            for raw in self.fetch(&legacy).await? {
+                match self.decode(&mut ring, &raw).await {
+                    Ok(Some(_)) => names.push(raw.name),
+                    // Another store's, or unreadable: it may be another store's, so it stays.
+                    Ok(None) => {}
+                    Err(e) if e.is_unreadable_entry() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         tracing::debug!(count = names.len(), prefix = %self.prefix, "deleting all tokens");
         if let Some(cache) = &self.cache {
             cache.clear();

@@ -160,6 +160,18 @@ fn check_prefix(prefix: &str) -> Result<()> {
             prefix.escape_default()
         )));
     }
+    // A store keeps its refresh leases and lookup bridges under `<prefix>lease/` and `<prefix>recent/`:
+    // a prefix ending that way would share names with another store's.
+    if let Some(dir) = [super::lease::DIR, super::recent::DIR]
+        .into_iter()
+        .find(|dir| prefix.ends_with(dir))
+    {
+        return Err(Error::invalid_config(format!(
+            "prefix `{prefix}` ends with `{dir}`, where the store with prefix `{}` keeps its own \
+             secrets; choose another prefix",
+            &prefix[..prefix.len() - dir.len()]
+        )));
+    }
     Ok(())
 }
 
@@ -177,6 +189,8 @@ mod tests {
             (&"p".repeat(193) as &str, "1 to 192"),
             ("zoho oauth/", "' '"),
             ("zoho/ö/", "'ö'"),
+            ("zoho/lease/", "prefix `zoho/` keeps"),
+            ("prod/zohorecent/", "prefix `prod/zoho` keeps"),
         ] {
             let err = check_prefix(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad:?}: {err}");

@@ -30,7 +30,7 @@ use crate::lookup::Lookup;
 use crate::token::OAuthToken;
 
 /// The nested prefix bridges live under (the store's listings ignore nested prefixes).
-const DIR: &str = "recent/";
+pub(super) const DIR: &str = "recent/";
 /// Hex digits of the digest in a bridge's name: 160 bits, ample against collisions.
 const DIGEST_CHARS: usize = 40;
 
@@ -101,6 +101,7 @@ impl SecretsManagerStore {
                 .name(bridge)
                 .client_request_token(super::versions::request_token(bridge, id))
                 .secret_string(id)
+                .tags(self.prefix_tag())
                 .send()
         }))
         .await;

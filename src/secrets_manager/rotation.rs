@@ -19,7 +19,6 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::versions::{self, Cas};
 use super::{Raw, SecretsManagerStore, tags_agree};
 use crate::error::{Error, Result};
-use crate::index;
 use crate::lease::CLOCK_SKEW;
 use crate::secret_key_source::too_soon;
 
@@ -122,6 +121,8 @@ pub(crate) enum Outcome {
     Unchanged,
     Skipped,
     Deleted,
+    /// Another store's token (whose prefix extends this one's): not counted.
+    NotOurs,
 }
 
 /// What [`SecretsManagerStore::retag_from_value`] does on a disagreement.
@@ -169,7 +170,9 @@ impl SecretsManagerStore {
                     return Ok(Outcome::Unchanged);
                 }
                 let mut ring = self.keys.keyring().await?;
-                let token = self.decode(&mut ring, &raw).await?;
+                let Some(token) = self.decode(&mut ring, &raw).await? else {
+                    return Ok(Outcome::NotOurs);
+                };
                 let value = self.encrypt(&ring, &raw.name, &token)?;
                 let Some(expected) = raw.version_id.as_deref() else {
                     return Err(Error::corrupt(
@@ -233,8 +236,10 @@ impl SecretsManagerStore {
                 continue;
             }
             let mut ring = self.keys.keyring().await?;
-            let token = self.decode(&mut ring, &raw).await?;
-            let wanted = index::tags_for(&ring, &token);
+            let Some(token) = self.decode(&mut ring, &raw).await? else {
+                return Ok(Outcome::NotOurs);
+            };
+            let wanted = self.tags_for(&ring, &token);
             if tags_agree(&tags, &wanted) {
                 return Ok(if wrote {
                     Outcome::Changed
@@ -361,16 +366,15 @@ impl SecretsManagerStore {
             .buffer_unordered(options.concurrency.get())
             .try_collect()
             .await?;
-        let mut report = BulkReport {
-            examined: total,
-            ..BulkReport::default()
-        };
+        let mut report = BulkReport::default();
         for outcome in outcomes {
+            report.examined += 1;
             match outcome {
                 Outcome::Changed => report.changed += 1,
                 Outcome::Unchanged => report.unchanged += 1,
                 Outcome::Skipped => report.skipped += 1,
                 Outcome::Deleted => report.deleted += 1,
+                Outcome::NotOurs => report.examined -= 1,
             }
         }
         Ok(report)
