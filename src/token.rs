@@ -46,6 +46,10 @@ pub struct OAuthToken {
     pub redirect_url: Option<String>,
     /// The API domain Zoho returned with the token, e.g. `https://www.zohoapis.com`.
     pub api_domain: Option<String>,
+    /// The id the token had in the store it was imported from, when that id cannot name a secret (SDK
+    /// 2.1 ids such as `python_O'Brien_us_23bd`): kept, encrypted with the token, so an export gives it
+    /// back. Never used to find the token. See [`OAuthToken::move_unusable_id_to_source`].
+    pub source_id: Option<String>,
 }
 
 impl OAuthToken {
@@ -103,6 +107,30 @@ impl OAuthToken {
         self
     }
 
+    /// Moves an id that cannot name a secret (a character outside ASCII letters, digits and `_+=.@-`,
+    /// more than 64 characters, or a `-` and six characters at the end) to
+    /// [`source_id`](Self::source_id), leaving the id for the store to assign. Returns whether it did.
+    ///
+    /// ```
+    /// use zoho_token_store::OAuthToken;
+    ///
+    /// let mut row = OAuthToken::default().with_id("python_O'Brien_us_23bd");
+    /// assert!(row.move_unusable_id_to_source());
+    /// assert_eq!((row.id, row.source_id.as_deref()), (None, Some("python_O'Brien_us_23bd")));
+    /// ```
+    pub fn move_unusable_id_to_source(&mut self) -> bool {
+        match self.id.take() {
+            Some(id) if !id.is_empty() && crate::id::validate(&id).is_err() => {
+                self.source_id = Some(id);
+                true
+            }
+            kept => {
+                self.id = kept;
+                false
+            }
+        }
+    }
+
     /// Checks the Zoho SDK's validity rules.
     ///
     /// # Errors
@@ -142,6 +170,7 @@ impl OAuthToken {
         clear(&mut self.access_token, |s| s.secret().is_empty());
         clear(&mut self.redirect_url, |s| s.is_empty());
         clear(&mut self.api_domain, |s| s.is_empty());
+        clear(&mut self.source_id, |s| s.is_empty());
     }
 
     /// Fills every field the caller left empty from `stored`; the caller's own values win.
@@ -160,6 +189,7 @@ impl OAuthToken {
         fill(&mut self.access_token, &stored.access_token);
         fill(&mut self.expires_at_ms, &stored.expires_at_ms);
         fill(&mut self.redirect_url, &stored.redirect_url);
+        fill(&mut self.source_id, &stored.source_id);
         fill(&mut self.api_domain, &stored.api_domain);
     }
 
@@ -178,6 +208,7 @@ impl OAuthToken {
             expiry_time: self.expires_at_ms,
             redirect_url: self.redirect_url.as_deref(),
             api_domain: self.api_domain.as_deref(),
+            source_id: self.source_id.as_deref(),
         };
         // Serializing a struct of strings and integers into a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&wire).unwrap_or_default())
@@ -207,6 +238,7 @@ impl OAuthToken {
             expires_at_ms: w.expiry_time,
             redirect_url: w.redirect_url,
             api_domain: w.api_domain,
+            source_id: w.source_id,
         };
         token.normalize();
         Ok(token)
@@ -243,6 +275,8 @@ struct WireRef<'a> {
     redirect_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     api_domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_id: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +291,7 @@ struct WireOwned {
     expiry_time: Option<u64>,
     redirect_url: Option<String>,
     api_domain: Option<String>,
+    source_id: Option<String>,
 }
 
 #[cfg(test)]

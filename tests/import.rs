@@ -137,6 +137,88 @@ fn the_same_users_from_another_layout_match_by_identity_not_by_id() {
 }
 
 #[test]
+fn every_sdk_21_row_imports_and_an_id_no_secret_name_can_hold_is_mapped_and_given_back() {
+    let env = Env::new("import-21-ids");
+    // As SDK 2.1 writes them: ids made from the user's name, two of which no secret name can hold.
+    let users = [
+        ("python_alice_us_b927", "alice@example.com"),
+        ("python_O'Brien_us_23bd", "o'brien@example.com"),
+        ("python_józef.nowak_us_c654", "józef.nowak@example.com"),
+        ("python_bob_us_1a2b", "bob@example.com"),
+        ("python_carol_us_3c4d", "carol@example.com"),
+        ("python_dan_us_5e6f", "dan@example.com"),
+    ];
+    let mut csv = "id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri\n".to_owned();
+    for (n, (id, user)) in users.iter().enumerate() {
+        csv += &format!(
+            "{id},{user},1000.CLIENT,secret-21,1000.refresh-21-{n},1000.access-21-{n},,1900000000000,https://app.example.com/cb\n"
+        );
+    }
+    let file = env.file("sdk21.csv", &csv);
+
+    env.cmd()
+        .args(["import", "--dry-run"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "row 3: id `python_O'Brien_us_23bd` cannot name a secret; would get a new id",
+        ))
+        .stdout(predicate::str::contains(
+            "would be: created 6, updated 0, unchanged 0, failed 0",
+        ));
+    let out = env
+        .cmd()
+        .args(["--json", "import"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["created"], 6, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    let mapped = report["mapped"].as_array().unwrap();
+    assert_eq!(mapped.len(), 2, "{report}");
+    assert_eq!(mapped[0]["row"], 3);
+    assert_eq!(mapped[0]["from"], "python_O'Brien_us_23bd");
+    assert_eq!(mapped[1]["from"], "python_józef.nowak_us_c654");
+
+    let tokens = stored(&env);
+    assert_eq!(tokens.len(), 6);
+    for (id, user) in users {
+        let (stored_id, source) = (
+            field(&tokens, user, "id"),
+            field(&tokens, user, "source_id"),
+        );
+        if id.contains(['\'', 'ó']) {
+            // Stored under the id the report named; the file's id comes back with the export.
+            let to = mapped.iter().find(|m| m["from"] == id).unwrap()["to"].clone();
+            assert_eq!(*stored_id, to, "{user}");
+            assert_eq!(source, id, "{user}");
+        } else {
+            assert_eq!(stored_id, id, "{user}");
+            assert!(source.is_null(), "{user}");
+        }
+    }
+    // Deterministic: a re-import maps to the same ids and changes nothing.
+    let out = env
+        .cmd()
+        .args(["--json", "import"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let again: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(again["unchanged"], 6, "{again}");
+    assert_eq!(again["mapped"], report["mapped"], "{again}");
+    assert_eq!(stored(&env), tokens);
+}
+
+#[test]
 fn a_layout_without_a_column_never_erases_what_is_stored() {
     let env = Env::new("import-absent-columns");
     env.cmd()

@@ -300,6 +300,7 @@ fn fields(f: [Option<String>; 10]) -> Result<OAuthToken, String> {
         expires_at_ms,
         redirect_url: redirect,
         api_domain,
+        source_id: None,
     })
 }
 

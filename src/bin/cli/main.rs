@@ -612,6 +612,8 @@ async fn import_file(
     let store = g.store().await?;
     let (mut created, mut updated, mut unchanged) = (0usize, 0usize, 0usize);
     let mut failures: Vec<(usize, String)> = Vec::new();
+    // Rows whose id cannot name a secret: (row, the file's id, the id stored under).
+    let mut mapped: Vec<(usize, String, Option<String>)> = Vec::new();
     let mut stopped: Option<(usize, zoho_token_store::Error)> = None;
     let bar = progress(
         rows.len() as u64,
@@ -626,6 +628,9 @@ async fn import_file(
                 continue;
             }
         };
+        // An SDK 2.1 id such as `python_O'Brien_us_23bd` cannot name a secret: the token is stored under
+        // the id the store gives it (the same one on every import) and keeps the file's id inside.
+        let remapped = token.move_unusable_id_to_source();
         // What is stored for this row now: the same identity first (whatever id or layout it came
         // from), then the row's id, which may only be reused by the same identity.
         let existing = match same_identity(&store, &token).await {
@@ -667,6 +672,8 @@ async fn import_file(
         let change = match existing {
             Some(stored) => {
                 token.id = stored.id.clone();
+                // A token stored already keeps the id it came with.
+                token.source_id.clone_from(&stored.source_id);
                 row.absent.keep_stored(&mut token, &stored);
                 if stored == token {
                     Change::Unchanged
@@ -688,6 +695,10 @@ async fn import_file(
             failures.push((row.number, e.to_string()));
             continue;
         }
+        if remapped {
+            let from = token.source_id.clone().unwrap_or_default();
+            mapped.push((row.number, from, token.id.clone()));
+        }
         match change {
             Change::Created => created += 1,
             Change::Updated => updated += 1,
@@ -701,10 +712,21 @@ async fn import_file(
             .iter()
             .map(|(n, r)| json!({"row": n, "reason": r}))
             .collect();
+        let mapped: Vec<_> = mapped
+            .iter()
+            .map(|(n, from, to)| json!({"row": n, "from": from, "to": to}))
+            .collect();
         print_json(
-            &json!({"dry_run": dry_run, "created": created, "updated": updated, "unchanged": unchanged, "failed": failed, "errors": errors}),
+            &json!({"dry_run": dry_run, "created": created, "updated": updated, "unchanged": unchanged, "failed": failed, "errors": errors, "mapped": mapped}),
         );
     } else {
+        for (n, from, to) in &mapped {
+            let verb = if dry_run { "would be stored" } else { "stored" };
+            match to {
+                Some(to) => println!("row {n}: id `{from}` cannot name a secret; {verb} as `{to}`"),
+                None => println!("row {n}: id `{from}` cannot name a secret; would get a new id"),
+            }
+        }
         for (n, reason) in &failures {
             eprintln!("row {n}: {reason}");
         }

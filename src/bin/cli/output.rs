@@ -48,6 +48,7 @@ pub fn token_json(t: &OAuthToken, reveal: bool) -> Value {
         "expiry_time": t.expires_at_ms,
         "redirect_url": t.redirect_url,
         "api_domain": t.api_domain,
+        "source_id": t.source_id,
     })
 }
 
