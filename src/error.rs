@@ -107,6 +107,17 @@ pub enum Error {
         ready_in: u64,
     },
 
+    /// The keyring's index key is not the one the store's tokens were tagged with, so every lookup would
+    /// miss: the keyring or the prefix points at another store.
+    #[error(
+        "the keyring's index key is not the one the tokens under `{prefix}` were tagged with, so no lookup could find them; use this store's keyring ({}, or its keyring secret) or the prefix this keyring belongs to",
+        crate::keyring::KEYS_ENV_VAR
+    )]
+    WrongIndexKey {
+        /// The store's prefix.
+        prefix: String,
+    },
+
     /// A call to AWS failed.
     #[error("AWS {operation} failed: {reason}{}", if *.retryable { " (retryable)" } else { "" })]
     Backend {

@@ -74,8 +74,27 @@ impl IndexKind {
 /// prefix `prod/zoho-eu7`. Prefixes are configuration, not secrets, and names show them anyway.
 pub(crate) const PREFIX_KEY: &str = "zts:prefix";
 
-/// Every tag a stored token carries: the marker, its store's prefix and one digest per field it has,
-/// sorted by key.
+/// Tag holding the index key's check value: what tells a keyring whose index key is not the one the
+/// store's tokens were tagged with (every lookup would miss, silently) from an empty store.
+pub(crate) const CHECK_KEY: &str = "zts:check";
+
+/// The index key's check value: a keyed digest of nothing, so it says which key tagged a token and
+/// nothing else (every token tagged under one key carries the same value).
+pub(crate) fn check_value(keyring: &Keyring) -> String {
+    hex::encode(&keyring.index_digest("check", "")[..16])
+}
+
+/// The check value of every index key the ring holds.
+pub(crate) fn check_values(keyring: &Keyring) -> Vec<String> {
+    keyring
+        .index_digests("check", "")
+        .iter()
+        .map(|d| hex::encode(&d[..16]))
+        .collect()
+}
+
+/// Every tag a stored token carries: the marker, its store's prefix, the index key's check value and one
+/// digest per field it has, sorted by key.
 pub(crate) fn tags_for(
     keyring: &Keyring,
     prefix: &str,
@@ -84,6 +103,7 @@ pub(crate) fn tags_for(
     let mut tags = vec![
         (MARKER_KEY.to_owned(), MARKER_VALUE.to_owned()),
         (PREFIX_KEY.to_owned(), prefix.to_owned()),
+        (CHECK_KEY.to_owned(), check_value(keyring)),
     ];
     for kind in IndexKind::ALL {
         if let Some(value) = kind.value(token) {
@@ -153,6 +173,7 @@ mod tests {
             [
                 "zoho-token-store",
                 "zts:access",
+                "zts:check",
                 "zts:prefix",
                 "zts:refresh",
                 "zts:user"

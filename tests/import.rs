@@ -324,3 +324,51 @@ fn an_empty_or_binary_file_is_one_clear_line() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_keyring_whose_index_key_is_not_the_stores_is_named_not_taken_for_an_empty_store() {
+    let env = Env::new("import-wrong-index");
+    let users = [
+        "ann@w.example",
+        "ben@w.example",
+        "cid@w.example",
+        "dee@w.example",
+    ];
+    let file = env.file("sdk_tokens.txt", &sdk_file(&users, "w"));
+    env.cmd().arg("import").arg(&file).assert().success();
+
+    // Another store's keyring pointed at this prefix: every lookup would miss, and a dry run used to
+    // promise "created 4".
+    let wrong = zoho_token_store::Keyring::generate("k1")
+        .unwrap()
+        .to_string();
+    let one_line = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("ZOHO_TOKEN_STORE_KEYS", &wrong)
+            .args(args)
+            .assert()
+            .code(1);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.get_output().stdout).into_owned(),
+            String::from_utf8_lossy(&out.get_output().stderr).into_owned(),
+        );
+        assert!(!stdout.contains("created"), "{stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        for want in ["index key", &env.prefix, "ZOHO_TOKEN_STORE_KEYS"] {
+            assert!(stderr.contains(want), "`{want}` in {stderr}");
+        }
+        assert!(!stderr.contains(&wrong[3..20]), "no key text: {stderr}");
+    };
+    let path = file.to_str().unwrap();
+    one_line(&["import", "--dry-run", path]);
+    one_line(&["find", "--user", "ann@w.example"]);
+    // With the store's own keyring, nothing is new.
+    env.cmd()
+        .args(["import", "--dry-run", path])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "would be: created 0, updated 0, unchanged 4",
+        ));
+}

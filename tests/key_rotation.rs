@@ -510,14 +510,9 @@ async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
     lookups_all_work(both.clone(), "new key added").await;
     let new_only = both.clone().without_previous_index_keys();
     let premature = store_on(client().await, new_only.clone(), &prefix);
-    assert!(
-        premature
-            .find_token(&by_refresh("t7"))
-            .await
-            .unwrap()
-            .is_none(),
-        "tags are still under the old key"
-    );
+    // The tags are still under the old key: a lookup says so instead of missing silently.
+    let err = premature.find_token(&by_refresh("t7")).await.unwrap_err();
+    assert!(matches!(err, Error::WrongIndexKey { .. }), "{err:?}");
 
     // Step 2: re-tag, interrupted after 10 tokens, lookups still fine, then resumed.
     let broken = store_on(

@@ -130,21 +130,25 @@ async fn saving_an_unchanged_index_is_one_write_and_a_new_token_one_create() {
     // A new user without an id: the computed name is described (absent), the user index and its
     // bridge are searched for a token saved under another id, then one create and its bridges (grant,
     // refresh, access; none for the user, whose name finds it). The absent name is not read again, and
-    // old bridges were swept a moment ago.
-    calls.reset();
-    saved(&store, token_for("erin@example.com", "e")).await;
-    let snapshot = calls.snapshot();
-    assert_eq!(
-        [
-            calls.count("DescribeSecret"),
-            calls.count("BatchGetSecretValue"),
-            calls.count("GetSecretValue"),
-            calls.count("CreateSecret")
-        ],
-        [1, 1, 1, 1 + 3],
-        "{snapshot:?}"
-    );
-    assert_eq!(calls.total(), 7, "{snapshot:?}");
+    // old bridges were swept a moment ago. This store's first miss also checks its index key is the
+    // store's: one ListSecrets, never again.
+    for (user, checks) in [("erin@example.com", 1), ("fred@example.com", 0)] {
+        calls.reset();
+        saved(&store, token_for(user, user)).await;
+        let snapshot = calls.snapshot();
+        assert_eq!(
+            [
+                calls.count("DescribeSecret"),
+                calls.count("BatchGetSecretValue"),
+                calls.count("GetSecretValue"),
+                calls.count("CreateSecret"),
+                calls.count("ListSecrets"),
+            ],
+            [1, 1, 1, 1 + 3, checks],
+            "{snapshot:?}"
+        );
+        assert_eq!(calls.total(), 7 + checks, "{snapshot:?}");
+    }
 
     calls.reset();
     token.expires_at_ms = Some(1_999_999_999_999);
@@ -758,6 +762,7 @@ async fn stored_value_is_the_documented_envelope_with_digest_tags() {
         [
             "zoho-token-store",
             "zts:access",
+            "zts:check",
             "zts:grant",
             "zts:prefix",
             "zts:refresh",
@@ -766,10 +771,14 @@ async fn stored_value_is_the_documented_envelope_with_digest_tags() {
     );
     let prefix_tag = tags.iter().find(|t| t.key() == Some("zts:prefix")).unwrap();
     assert_eq!(prefix_tag.value(), Some(store.prefix()));
-    for tag in tags
-        .iter()
-        .filter(|t| !matches!(t.key(), Some("zoho-token-store" | "zts:prefix")))
-    {
+    let check = tags.iter().find(|t| t.key() == Some("zts:check")).unwrap();
+    assert_eq!(check.value().unwrap().len(), 32);
+    for tag in tags.iter().filter(|t| {
+        !matches!(
+            t.key(),
+            Some("zoho-token-store" | "zts:prefix" | "zts:check")
+        )
+    }) {
         let v = tag.value().unwrap();
         assert!(
             v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()),

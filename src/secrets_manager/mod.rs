@@ -85,6 +85,8 @@ pub struct SecretsManagerStore {
     listing_lag: std::time::Duration,
     calls: CallCounter,
     cache: Option<cache::Cache>,
+    /// Whether the keyring's index key was found to be the store's (see `check_index_key`).
+    index_key_checked: std::sync::atomic::AtomicBool,
     /// When this store last swept old lookup bridges (see `recent`).
     last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -198,6 +200,56 @@ impl SecretsManagerStore {
         tags.iter()
             .find(|(k, _)| k == index::PREFIX_KEY)
             .is_none_or(|(_, prefix)| *prefix == self.prefix)
+    }
+
+    /// Checks that the keyring's index key is the one this store's tokens were tagged with: with another
+    /// one, every lookup misses and every save of a known user creates a second token. Lookups that miss
+    /// run this check once per store object; call it to fail early (at start-up, before an import).
+    /// Costs 1 `ListSecrets`. An empty store, or one whose tokens all predate the check tag, passes.
+    ///
+    /// # Errors
+    /// [`Error::WrongIndexKey`]; a backend or key-source failure.
+    pub async fn check_index_key(&self) -> Result<()> {
+        let ring = self.keys.keyring().await?;
+        self.ensure_index_key(&ring).await
+    }
+
+    async fn ensure_index_key(&self, ring: &Keyring) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.index_key_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let out = self
+            .client
+            .list_secrets()
+            .set_filters(Some(vec![
+                self.prefix_filter(),
+                Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
+            ]))
+            .max_results(20)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("ListSecrets", e))?;
+        let ours = index::check_values(ring);
+        let seen: Vec<String> = out
+            .secret_list()
+            .iter()
+            .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
+            .map(|s| tag_pairs(s.tags()))
+            .filter(|tags| self.claims(tags))
+            .filter_map(|tags| {
+                tags.into_iter()
+                    .find(|(k, _)| k == index::CHECK_KEY)
+                    .map(|(_, v)| v)
+            })
+            .collect();
+        if !seen.is_empty() && !seen.iter().any(|v| ours.contains(v)) {
+            return Err(Error::WrongIndexKey {
+                prefix: self.prefix.clone(),
+            });
+        }
+        self.index_key_checked.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The tag naming this store, which its leases and lookup bridges carry too.
@@ -581,7 +633,12 @@ impl SecretsManagerStore {
             return Ok(Some(best.clone()));
         }
         // The listing may not show a token stored in the last minutes: its bridges are read by name.
-        self.find_bridged(ring, lookup, &digests).await
+        let found = self.find_bridged(ring, lookup, &digests).await?;
+        if found.is_none() {
+            // A miss under a foreign index key looks like any other miss: rule that out, once.
+            self.ensure_index_key(ring).await?;
+        }
+        Ok(found)
     }
 
     // ---- writes ------------------------------------------------------------------------------------
@@ -944,6 +1001,7 @@ fn tag_diff(
     let ours = |k: &str| {
         k == index::MARKER_KEY
             || k == index::PREFIX_KEY
+            || k == index::CHECK_KEY
             || IndexKind::ALL.iter().any(|i| i.tag_key() == k)
     };
     let stale = current

@@ -141,6 +141,7 @@ impl SecretsManagerStoreBuilder {
             cache: self
                 .cache
                 .map(|(capacity, ttl)| super::cache::Cache::new(capacity, ttl)),
+            index_key_checked: std::sync::atomic::AtomicBool::new(false),
             last_sweep: std::sync::Mutex::new(None),
         })
     }

@@ -610,6 +610,8 @@ async fn import_file(
 ) -> Outcome {
     let rows = import::read(file, format).map_err(Failure::Failed)?;
     let store = g.store().await?;
+    // With another store's index key, every row would look new ("would be: created N"): say so once.
+    store.check_index_key().await?;
     let (mut created, mut updated, mut unchanged) = (0usize, 0usize, 0usize);
     let mut failures: Vec<(usize, String)> = Vec::new();
     // Rows whose id cannot name a secret: (row, the file's id, the id stored under).
