@@ -4,8 +4,11 @@
 //! first). Without KMS each key is stored as base64 and protected by Secrets Manager's own encryption and
 //! IAM. With KMS each key is a data key generated under the KMS key (`GenerateDataKey`) and stored only
 //! as its KMS ciphertext; loading unwraps each with `Decrypt`, and the plaintext keys live in memory only
-//! (zeroized on drop). Every wrapped key carries an encryption context naming its role and id, so keys
-//! cannot be swapped between entries.
+//! (zeroized on drop). Every wrapped key carries an encryption context naming its role and id and the
+//! keyring secret's name, so keys cannot be swapped between entries, nor moved into another keyring
+//! that shares the KMS key (staging's into production's). Keyrings written before the name was bound
+//! (document format 1) are refused until [`rebind`](SecretKeySource::rebind) re-wraps them once; during
+//! the upgrade, [`allow_unbound_keys`](SecretKeySource::allow_unbound_keys) reads them.
 //!
 //! # Staleness
 //! The ring is cached, and every process re-checks it at most every [`refresh_interval`] (default 5
@@ -54,8 +57,12 @@ use crate::keyring::{KEY_LEN, Keyring};
 use crate::secrets_manager::versions::Cas;
 use crate::secrets_manager::{aws_error, versions};
 
-/// Encryption-context key on every KMS-wrapped key.
+/// Encryption-context key on every KMS-wrapped key: its role (`index`, `data:<id>`).
 const CONTEXT_KEY: &str = "zoho-token-store";
+/// Encryption-context key binding a wrapped key to the keyring secret it belongs to (format 2 on).
+const KEYRING_CONTEXT_KEY: &str = "zoho-token-store:keyring";
+/// The document format written: 2 binds every wrapped key to the keyring secret's name.
+const FORMAT: u8 = 2;
 /// Attempts at a compare-and-swap update before giving up.
 const UPDATE_ATTEMPTS: usize = 5;
 /// How often a process re-checks the keyring secret by default.
@@ -80,6 +87,7 @@ pub struct SecretKeySource {
     name: String,
     kms: Option<Kms>,
     refresh_interval: Duration,
+    allow_unbound: bool,
     cached: RwLock<Option<Cached>>,
     // One reload at a time: many tokens naming a new key id cause one read of the keyring secret.
     reloading: Mutex<()>,
@@ -173,6 +181,7 @@ impl SecretKeySource {
             name: secret_name.into(),
             kms: None,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            allow_unbound: false,
             cached: RwLock::new(None),
             reloading: Mutex::new(()),
         }
@@ -196,6 +205,86 @@ impl SecretKeySource {
         self
     }
 
+    /// Also reads a KMS-wrapped keyring written before keys were bound to the keyring secret's name
+    /// (format 1), whose keys could have been moved in from another keyring. For the upgrade only: run
+    /// this version everywhere with it, [`rebind`](Self::rebind) once, then drop it.
+    pub fn allow_unbound_keys(mut self, allow: bool) -> Self {
+        self.allow_unbound = allow;
+        self
+    }
+
+    /// The name wrapped keys are bound to: the secret's name, also when it is configured by ARN.
+    fn bound_name(&self) -> &str {
+        match self.name.split_once(":secret:") {
+            // arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>
+            Some((arn, tail)) if arn.starts_with("arn:") && tail.len() > 7 => {
+                &tail[..tail.len() - 7]
+            }
+            _ => &self.name,
+        }
+    }
+
+    /// Binds the keys of a keyring written before they were bound to its name (format 1) to it: each is
+    /// re-wrapped with KMS `ReEncrypt` (the plaintext never leaves KMS) and the document is written back
+    /// with a compare-and-swap. Returns `false` when there was nothing to do (already bound, or not
+    /// KMS-wrapped). Run it once, after every process runs a version that reads bound keyrings.
+    ///
+    /// # Errors
+    /// [`Error::KeySource`] when the keyring is missing or malformed or KMS refuses; a backend failure.
+    pub async fn rebind(&self) -> Result<bool> {
+        if self.kms.is_none() {
+            return Ok(false);
+        }
+        for _ in 0..UPDATE_ATTEMPTS {
+            let (mut doc, version) = self.read_document(true).await?;
+            if doc.format >= FORMAT {
+                return Ok(false);
+            }
+            for stored in &mut doc.index {
+                *stored = self.bind_key(stored, "index").await?;
+            }
+            if let Some(staged) = &mut doc.index_staged {
+                staged.key = self.bind_key(&staged.key, "index").await?;
+            }
+            for stored in &mut doc.keys {
+                stored.key = self
+                    .bind_key(&stored.key, &data_context(&stored.id))
+                    .await?;
+            }
+            doc.format = FORMAT;
+            if self.write_if_current(&doc, &version).await? {
+                return Ok(true);
+            }
+        }
+        Err(self.error(
+            "the keyring secret kept changing while being rebound; try again",
+            None,
+        ))
+    }
+
+    async fn bind_key(&self, stored: &str, context: &str) -> Result<String> {
+        let (bytes, kms) = match (BASE64.decode(stored), &self.kms) {
+            (Ok(bytes), Some(kms)) => (bytes, kms),
+            _ => return Err(self.error(format!("keyring entry `{context}` is not base64"), None)),
+        };
+        let out = kms
+            .client
+            .re_encrypt()
+            .ciphertext_blob(Blob::new(bytes))
+            .source_key_id(&kms.key_id)
+            .source_encryption_context(CONTEXT_KEY, context)
+            .destination_key_id(&kms.key_id)
+            .destination_encryption_context(CONTEXT_KEY, context)
+            .destination_encryption_context(KEYRING_CONTEXT_KEY, self.bound_name())
+            .send()
+            .await
+            .map_err(|e| self.kms_error("kms:ReEncrypt", context, e))?;
+        let wrapped = out
+            .ciphertext_blob()
+            .ok_or_else(|| self.error("KMS returned no ciphertext", None))?;
+        Ok(BASE64.encode(wrapped.as_ref()))
+    }
+
     /// The keyring secret's name.
     pub fn secret_name(&self) -> &str {
         &self.name
@@ -209,7 +298,8 @@ impl SecretKeySource {
         let (index, _) = self.new_key("index").await?;
         let (key, _) = self.new_key(&data_context(first_key_id)).await?;
         let doc = Document {
-            format: 1,
+            // Unwrapped keys have nothing to bind: format 1 keeps older versions reading them.
+            format: if self.kms.is_some() { FORMAT } else { 1 },
             kms_key_id: self.kms.as_ref().map(|k| k.key_id.clone()),
             index: vec![index],
             index_staged: None,
@@ -369,6 +459,12 @@ impl SecretKeySource {
 
     /// Reads the document and its current version.
     async fn load_document(&self) -> Result<(Document, String)> {
+        self.read_document(self.allow_unbound).await
+    }
+
+    /// Reads the document and its current version; a KMS-wrapped one whose keys are not bound to this
+    /// secret's name only when `allow_unbound`.
+    async fn read_document(&self, allow_unbound: bool) -> Result<(Document, String)> {
         let out = match self
             .client
             .get_secret_value()
@@ -389,11 +485,23 @@ impl SecretKeySource {
             .secret_string()
             .ok_or_else(|| self.error("the keyring secret has no SecretString", None))?;
         let doc: Document = serde_json::from_str(text).map_err(|e| self.malformed(e))?;
-        if doc.format != 1 {
+        if !(1..=FORMAT).contains(&doc.format) {
             return Err(self.error(
                 format!(
-                    "keyring format {} is not one this crate reads (1)",
+                    "keyring format {} is not one this crate reads (1 to {FORMAT}); upgrade zoho-token-store",
                     doc.format
+                ),
+                None,
+            ));
+        }
+        if doc.format < FORMAT && doc.kms_key_id.is_some() && !allow_unbound {
+            return Err(self.error(
+                format!(
+                    "keyring secret `{}` was written before wrapped keys were bound to its name, so its keys \
+                     could have been moved in from another keyring: once every process runs this version \
+                     (reading it with allow_unbound_keys, or ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING=1), run \
+                     `zoho-token-store rebind-keyring` (or SecretKeySource::rebind)",
+                    self.name
                 ),
                 None,
             ));
@@ -429,27 +537,10 @@ impl SecretKeySource {
     /// Applies `change` to the freshest document and writes it back if nobody else did meanwhile.
     async fn update(&self, change: impl Fn(&mut Document) -> Result<()>) -> Result<()> {
         for _ in 0..UPDATE_ATTEMPTS {
-            let (mut doc, version) = self.load_document().await?;
+            let (mut doc, version) = self.read_document(false).await?;
             change(&mut doc)?;
-            // Unwrapping checks the new document (ids, lengths, primary) before it is stored.
-            let (ring, rebuild_at) = self.unwrap(&doc).await?;
-            let json = serde_json::to_string(&doc).map_err(|e| self.malformed(e))?;
-            let written = versions::request_token(&self.name, &json);
-            match versions::put_if_current(&self.client, &self.name, json, &version).await? {
-                Cas::Written => {
-                    self.cache(Arc::new(ring), written, rebuild_at).await;
-                    return Ok(());
-                }
-                Cas::Conflict => {}
-                Cas::Gone => {
-                    return Err(self.error(
-                        format!(
-                            "keyring secret `{}` was deleted while being updated",
-                            self.name
-                        ),
-                        None,
-                    ));
-                }
+            if self.write_if_current(&doc, &version).await? {
+                return Ok(());
             }
         }
         Err(self.error(
@@ -458,17 +549,41 @@ impl SecretKeySource {
         ))
     }
 
+    /// Writes `doc` if the secret's current version is still `version` (and caches its ring); `false`
+    /// when another writer changed it meanwhile.
+    async fn write_if_current(&self, doc: &Document, version: &str) -> Result<bool> {
+        // Unwrapping checks the new document (ids, lengths, primary) before it is stored.
+        let (ring, rebuild_at) = self.unwrap(doc).await?;
+        let json = serde_json::to_string(doc).map_err(|e| self.malformed(e))?;
+        let written = versions::request_token(&self.name, &json);
+        match versions::put_if_current(&self.client, &self.name, json, version).await? {
+            Cas::Written => {
+                self.cache(Arc::new(ring), written, rebuild_at).await;
+                Ok(true)
+            }
+            Cas::Conflict => Ok(false),
+            Cas::Gone => Err(self.error(
+                format!(
+                    "keyring secret `{}` was deleted while being updated",
+                    self.name
+                ),
+                None,
+            )),
+        }
+    }
+
     /// The keyring the document describes, unwrapping every key, and when it must be rebuilt (a staged
     /// index key that becomes current later). A staged key is current once active, else the last index
     /// key (looked up with, never written with).
     async fn unwrap(&self, doc: &Document) -> Result<(Keyring, Option<SystemTime>)> {
+        let bound = doc.format >= FORMAT;
         let mut index = Vec::with_capacity(doc.index.len() + 1);
         for stored in &doc.index {
-            index.push(self.unwrap_key(stored, "index").await?);
+            index.push(self.unwrap_key(stored, "index", bound).await?);
         }
         let mut rebuild_at = None;
         if let Some(staged) = &doc.index_staged {
-            let key = self.unwrap_key(&staged.key, "index").await?;
+            let key = self.unwrap_key(&staged.key, "index", bound).await?;
             if staged.is_active() {
                 index.insert(0, key);
             } else {
@@ -480,7 +595,7 @@ impl SecretKeySource {
         for stored in &doc.keys {
             keys.push((
                 stored.id.as_str(),
-                self.unwrap_key(&stored.key, &data_context(&stored.id))
+                self.unwrap_key(&stored.key, &data_context(&stored.id), bound)
                     .await?,
             ));
         }
@@ -489,7 +604,12 @@ impl SecretKeySource {
         Ok((Keyring::from_material(&index, &keys)?, rebuild_at))
     }
 
-    async fn unwrap_key(&self, stored: &str, context: &str) -> Result<Zeroizing<Vec<u8>>> {
+    async fn unwrap_key(
+        &self,
+        stored: &str,
+        context: &str,
+        bound: bool,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let bytes =
             Zeroizing::new(BASE64.decode(stored).map_err(|_| {
                 self.error(format!("keyring entry `{context}` is not base64"), None)
@@ -497,12 +617,19 @@ impl SecretKeySource {
         let Some(kms) = &self.kms else {
             return Ok(bytes);
         };
-        let out = kms
+        let request = kms
             .client
             .decrypt()
             .key_id(&kms.key_id)
             .ciphertext_blob(Blob::new(bytes.to_vec()))
-            .encryption_context(CONTEXT_KEY, context)
+            .encryption_context(CONTEXT_KEY, context);
+        // A bound key opens only with this keyring's name: one moved in from another keyring fails.
+        let request = if bound {
+            request.encryption_context(KEYRING_CONTEXT_KEY, self.bound_name())
+        } else {
+            request
+        };
+        let out = request
             .send()
             .await
             .map_err(|e| self.kms_error("kms:Decrypt", context, e))?;
@@ -525,6 +652,7 @@ impl SecretKeySource {
             .key_id(&kms.key_id)
             .key_spec(DataKeySpec::Aes256)
             .encryption_context(CONTEXT_KEY, context)
+            .encryption_context(KEYRING_CONTEXT_KEY, self.bound_name())
             .send()
             .await
             .map_err(|e| self.kms_error("kms:GenerateDataKey", context, e))?;
@@ -572,7 +700,7 @@ impl SecretKeySource {
             }
             Some("InvalidCiphertextException" | "IncorrectKeyException") => format!(
                 "KMS could not unwrap `{context}` of keyring secret `{}` with key `{key}`: it was wrapped under \
-                 another KMS key, or the secret was altered",
+                 another KMS key or for another keyring secret, or the secret was altered",
                 self.name
             ),
             Some("DisabledException" | "KMSInvalidStateException") => {

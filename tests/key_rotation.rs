@@ -112,6 +112,7 @@ async fn kms_wrapped_keyring_round_trip_keeps_only_wrapped_keys_at_rest() {
         .decrypt()
         .ciphertext_blob(Blob::new(wrapped.clone()))
         .encryption_context("zoho-token-store", "data:k1")
+        .encryption_context("zoho-token-store:keyring", &keyring_name)
         .send()
         .await
         .unwrap();
@@ -120,6 +121,7 @@ async fn kms_wrapped_keyring_round_trip_keeps_only_wrapped_keys_at_rest() {
         .decrypt()
         .ciphertext_blob(Blob::new(wrapped))
         .encryption_context("zoho-token-store", "index")
+        .encryption_context("zoho-token-store:keyring", &keyring_name)
         .send()
         .await;
     assert!(swapped.is_err(), "a data key cannot pass for the index key");
@@ -538,4 +540,125 @@ async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
         users,
         "saving an old user updates, never duplicates"
     );
+}
+
+/// Copies a keyring secret's document into a new secret `to` (what an operator with write access to
+/// both could do: staging's keyring over production's).
+async fn copy_keyring(from: &str, to: &str) {
+    let raw = client().await;
+    let doc = raw
+        .get_secret_value()
+        .secret_id(from)
+        .send()
+        .await
+        .unwrap()
+        .secret_string()
+        .unwrap()
+        .to_owned();
+    raw.create_secret()
+        .name(to)
+        .secret_string(doc)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Whether `ring` holds the keys `data` (id `k1`) and `index`: a token saved under `ring` is read, and
+/// found by user, by a store holding only those bytes.
+async fn holds(ring: Arc<Keyring>, data: &[u8], index: &[u8], prefix: &str) -> bool {
+    let writer = store_on(client().await, ring, prefix);
+    let mut token = token_for("kim@example.com", "kim");
+    writer.save_token(&mut token).await.unwrap();
+    let reader = store_on(
+        client().await,
+        Keyring::new("k1", data, index).unwrap(),
+        prefix,
+    );
+    let found = reader
+        .find_token(&OAuthToken::default().with_user_name("kim@example.com"))
+        .await
+        .unwrap();
+    found.and_then(|t| t.refresh_token) == token.refresh_token
+}
+
+#[tokio::test]
+async fn wrapped_keys_are_bound_to_their_keyring_and_an_older_keyring_is_rebound_once() {
+    let prefix = unique_prefix("bind");
+    let (kms, kms_arn) = (kms_client().await, kms_key().await);
+    // Every source in this test wraps with the same KMS key.
+    let source = |name: &str| {
+        let (name, arn) = (name.to_owned(), kms_arn.clone());
+        async move { SecretKeySource::new(client().await, name).with_kms(kms_client().await, arn) }
+    };
+    let refused_as_moved = |e: Error| {
+        matches!(&e, Error::KeySource { .. }) && e.to_string().contains("another keyring secret")
+    };
+
+    // Staging's keyring copied over production's: same KMS key, but its keys name staging.
+    let (staging, production) = (format!("{prefix}staging"), format!("{prefix}production"));
+    source(&staging).await.create("k1").await.unwrap();
+    copy_keyring(&staging, &production).await;
+    let err = source(&production).await.keyring().await.unwrap_err();
+    assert!(refused_as_moved(err.clone()), "{err}");
+
+    // A keyring written before keys were bound (format 1): its keys wrapped with the role alone.
+    let (data, index) = ([0x21u8; 32], [0x22u8; 32]);
+    let wrap = |key: [u8; 32], role: &'static str| {
+        let (kms, kms_arn) = (kms.clone(), kms_arn.clone());
+        async move {
+            let out = kms
+                .encrypt()
+                .key_id(kms_arn)
+                .plaintext(Blob::new(key.to_vec()))
+                .encryption_context("zoho-token-store", role)
+                .send()
+                .await
+                .unwrap();
+            BASE64.encode(out.ciphertext_blob().unwrap().as_ref())
+        }
+    };
+    let old = format!("{prefix}old");
+    let doc = serde_json::json!({
+        "format": 1,
+        "kms_key_id": kms_arn,
+        "index": [wrap(index, "index").await],
+        "keys": [{"id": "k1", "key": wrap(data, "data:k1").await}],
+    });
+    client()
+        .await
+        .create_secret()
+        .name(&old)
+        .secret_string(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    // Refused, naming the way out; read only when allowed (the upgrade window).
+    let err = source(&old).await.keyring().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::KeySource { .. })
+            && err.to_string().contains("rebind-keyring")
+            && err.to_string().contains("ALLOW_UNBOUND"),
+        "{err}"
+    );
+    let err = source(&old).await.add_primary_key("k2").await.unwrap_err();
+    assert!(err.to_string().contains("rebind-keyring"), "{err}");
+    let lenient = source(&old).await.allow_unbound_keys(true);
+    let ring = lenient.keyring().await.unwrap();
+    assert!(holds(ring, &data, &index, &format!("{prefix}t1/")).await);
+
+    // Rebound once: the same keys, now bound to this keyring's name.
+    assert!(source(&old).await.rebind().await.unwrap());
+    assert!(!source(&old).await.rebind().await.unwrap(), "idempotent");
+    let ring = source(&old).await.keyring().await.unwrap();
+    assert!(holds(ring, &data, &index, &format!("{prefix}t2/")).await);
+    // And no longer movable.
+    let moved = format!("{prefix}moved");
+    copy_keyring(&old, &moved).await;
+    let err = source(&moved)
+        .await
+        .allow_unbound_keys(true)
+        .keyring()
+        .await
+        .unwrap_err();
+    assert!(refused_as_moved(err.clone()), "{err}");
 }

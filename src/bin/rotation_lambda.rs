@@ -21,7 +21,9 @@ async fn main() -> Result<(), LambdaError> {
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let keys: Arc<dyn KeySource> = match std::env::var("ZOHO_TOKEN_STORE_KEYRING_SECRET") {
         Ok(secret) => {
-            let source = SecretKeySource::new(client.clone(), secret);
+            let source = SecretKeySource::new(client.clone(), secret).allow_unbound_keys(
+                std::env::var("ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING").is_ok_and(|v| v == "1"),
+            );
             match std::env::var("ZOHO_TOKEN_STORE_KMS_KEY_ID") {
                 Ok(kms_key) => {
                     Arc::new(source.with_kms(aws_sdk_kms::Client::new(&config), kms_key))

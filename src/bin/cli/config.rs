@@ -45,6 +45,10 @@ pub struct Global {
         value_name = "KEY"
     )]
     pub kms_key_id: Option<String>,
+    /// Read a KMS-wrapped keyring secret written before its keys were bound to its name (for the
+    /// upgrade only: then run `rebind-keyring`)
+    #[arg(long, global = true, env = "ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING")]
+    pub allow_unbound_keyring: bool,
     /// Machine-readable JSON output on reading commands
     #[arg(long, global = true)]
     pub json: bool,
@@ -85,17 +89,21 @@ impl Global {
 
     /// The key source: the keyring secret (KMS-wrapped with --kms-key-id) or ZOHO_TOKEN_STORE_KEYS.
     pub async fn key_source(&self) -> zoho_token_store::Result<Arc<dyn KeySource>> {
-        let config = self.sdk_config().await;
-        Ok(match &self.keyring_secret {
-            Some(name) => {
-                let source =
-                    SecretKeySource::new(aws_sdk_secretsmanager::Client::new(&config), name);
-                match &self.kms_key_id {
-                    Some(key) => Arc::new(source.with_kms(aws_sdk_kms::Client::new(&config), key)),
-                    None => Arc::new(source),
-                }
-            }
+        Ok(match self.secret_key_source().await {
+            Some(source) => Arc::new(source),
             None => Arc::new(Keyring::from_env()?),
+        })
+    }
+
+    /// The keyring secret's source, when one is configured.
+    pub async fn secret_key_source(&self) -> Option<SecretKeySource> {
+        let name = self.keyring_secret.as_ref()?;
+        let config = self.sdk_config().await;
+        let source = SecretKeySource::new(aws_sdk_secretsmanager::Client::new(&config), name)
+            .allow_unbound_keys(self.allow_unbound_keyring);
+        Some(match &self.kms_key_id {
+            Some(key) => source.with_kms(aws_sdk_kms::Client::new(&config), key),
+            None => source,
         })
     }
 

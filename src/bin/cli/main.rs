@@ -163,6 +163,15 @@ Examples:
         /// The key id
         key_id: String,
     },
+    /// Bind the KMS-wrapped keys of a keyring secret written by an older version to its name (once)
+    #[command(after_help = "\
+Older versions wrapped keys without naming the keyring secret, so a wrapped key could be moved between
+keyrings that share a KMS key. This version refuses such a keyring. Upgrade every process first, reading
+it with ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING=1; run this once; then remove that variable.
+
+Example:
+  zoho-token-store --keyring-secret prod/zoho-keyring --kms-key-id alias/zoho rebind-keyring")]
+    RebindKeyring,
     /// Refresh one token now at Zoho, and save it
     #[command(
         after_help = "Example:\n  zoho-token-store refresh --user alice@example.com --data-center eu"
@@ -417,6 +426,26 @@ async fn run(cli: Cli) -> Outcome {
                 println!(
                     "retired key {key_id}: no token uses it; remove `{key_id}=...` from ZOHO_TOKEN_STORE_KEYS \
                      in your next deploy"
+                );
+            }
+            Ok(())
+        }
+        Command::RebindKeyring => {
+            let Some(source) = g.secret_key_source().await else {
+                return Err(Failure::Usage(
+                    "rebind-keyring works on a keyring secret: set --keyring-secret (and --kms-key-id)"
+                        .into(),
+                ));
+            };
+            if source.rebind().await? {
+                println!(
+                    "keyring secret `{}`: every key is now bound to its name",
+                    source.secret_name()
+                );
+            } else {
+                println!(
+                    "keyring secret `{}`: nothing to do (already bound, or not KMS-wrapped)",
+                    source.secret_name()
                 );
             }
             Ok(())
