@@ -867,3 +867,33 @@ fn service_and_configuration_errors_are_one_line_that_names_the_fix() {
         .success()
         .stdout(predicate::str::contains("created 5"));
 }
+
+#[tokio::test]
+async fn rebind_keyring_needs_a_keyring_secret_and_leaves_a_bound_one_alone() {
+    let env = Env::new("cli-rebind");
+    env.cmd()
+        .arg("rebind-keyring")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--keyring-secret"));
+    // A keyring this version created is bound already: nothing to do, and it still loads.
+    // Outside the token prefix, as the README says.
+    let keyring = format!("{}-keyring", env.prefix.trim_end_matches('/'));
+    let kms_key = common::kms_key().await;
+    zoho_token_store::SecretKeySource::new(common::client().await, &keyring)
+        .with_kms(common::kms_client().await, &kms_key)
+        .create("k1")
+        .await
+        .unwrap();
+    let with_keyring = |args: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(["--keyring-secret", &keyring, "--kms-key-id", &kms_key])
+            .args(args);
+        cmd
+    };
+    with_keyring(&["rebind-keyring"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to do"));
+    with_keyring(&["keys"]).assert().success();
+}
