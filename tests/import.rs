@@ -167,16 +167,9 @@ fn every_sdk_21_row_imports_and_an_id_no_secret_name_can_hold_is_mapped_and_give
         .stdout(predicate::str::contains(
             "would be: created 6, updated 0, unchanged 0, failed 0",
         ));
-    let out = env
-        .cmd()
-        .args(["--json", "import"])
-        .arg(&file)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: Value = serde_json::from_slice(&out).unwrap();
+    let path = file.to_str().unwrap();
+    let json_import = || env.json(&["import", path]);
+    let report = json_import();
     assert_eq!(report["created"], 6, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     let mapped = report["mapped"].as_array().unwrap();
@@ -203,16 +196,7 @@ fn every_sdk_21_row_imports_and_an_id_no_secret_name_can_hold_is_mapped_and_give
         }
     }
     // Deterministic: a re-import maps to the same ids and changes nothing.
-    let out = env
-        .cmd()
-        .args(["--json", "import"])
-        .arg(&file)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let again: Value = serde_json::from_slice(&out).unwrap();
+    let again = json_import();
     assert_eq!(again["unchanged"], 6, "{again}");
     assert_eq!(again["mapped"], report["mapped"], "{again}");
     assert_eq!(stored(&env), tokens);
