@@ -74,6 +74,11 @@ impl IndexKind {
 /// prefix `prod/zoho-eu7`. Prefixes are configuration, not secrets, and names show them anyway.
 pub(crate) const PREFIX_KEY: &str = "zts:prefix";
 
+/// The value of this crate's tag `key` among a secret's tags.
+pub(crate) fn tag_value<'t>(tags: &'t [(String, String)], key: &str) -> Option<&'t str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
 /// Tag holding the index key's check value: what tells a keyring whose index key is not the one the
 /// store's tokens were tagged with (every lookup would miss, silently) from an empty store.
 pub(crate) const CHECK_KEY: &str = "zts:check";

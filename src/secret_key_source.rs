@@ -262,15 +262,17 @@ impl SecretKeySource {
         ))
     }
 
+    /// One stored key re-wrapped by KMS with this keyring's name in its context (a key stored
+    /// unwrapped has nothing to bind and is returned as it is).
     async fn bind_key(&self, stored: &str, context: &str) -> Result<String> {
-        let (bytes, kms) = match (BASE64.decode(stored), &self.kms) {
-            (Ok(bytes), Some(kms)) => (bytes, kms),
-            _ => return Err(self.error(format!("keyring entry `{context}` is not base64"), None)),
+        let Some(kms) = &self.kms else {
+            return Ok(stored.to_owned());
         };
+        let bytes = self.entry_bytes(stored, context)?;
         let out = kms
             .client
             .re_encrypt()
-            .ciphertext_blob(Blob::new(bytes))
+            .ciphertext_blob(Blob::new(bytes.to_vec()))
             .source_key_id(&kms.key_id)
             .source_encryption_context(CONTEXT_KEY, context)
             .destination_key_id(&kms.key_id)
@@ -283,6 +285,14 @@ impl SecretKeySource {
             .ciphertext_blob()
             .ok_or_else(|| self.error("KMS returned no ciphertext", None))?;
         Ok(BASE64.encode(wrapped.as_ref()))
+    }
+
+    /// A stored key entry's bytes (KMS ciphertext, or the key itself without KMS).
+    fn entry_bytes(&self, stored: &str, context: &str) -> Result<Zeroizing<Vec<u8>>> {
+        BASE64
+            .decode(stored)
+            .map(Zeroizing::new)
+            .map_err(|_| self.error(format!("keyring entry `{context}` is not base64"), None))
     }
 
     /// The keyring secret's name.
@@ -610,10 +620,7 @@ impl SecretKeySource {
         context: &str,
         bound: bool,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let bytes =
-            Zeroizing::new(BASE64.decode(stored).map_err(|_| {
-                self.error(format!("keyring entry `{context}` is not base64"), None)
-            })?);
+        let bytes = self.entry_bytes(stored, context)?;
         let Some(kms) = &self.kms else {
             return Ok(bytes);
         };

@@ -119,14 +119,10 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// is written); [`Error::InvalidToken`](crate::Error::InvalidToken) when the token has no id or breaks
     /// the SDK's rules; a backend failure.
     async fn update_token(&self, token: &OAuthToken) -> Result<()> {
-        let id = token
-            .id
-            .clone()
-            .ok_or_else(|| crate::Error::invalid_token("update_token needs a token with an id"))?;
+        let (mut token, id) = crate::lookup::for_update(token)?;
         if self.reload_token(&id).await?.is_none() {
             return Err(crate::Error::TokenDeleted { id });
         }
-        let mut token = token.clone();
         self.save_token(&mut token).await
     }
 

@@ -132,28 +132,23 @@ async fn a_refresh_is_retried_after_a_server_error() {
 
 #[tokio::test]
 async fn an_unknown_error_code_is_a_zoho_error_not_a_forced_sign_in() {
-    let server = answering(
-        "refresh_token",
-        ResponseTemplate::new(200).set_body_json(json!({"error": "general_error"})),
-    )
-    .await;
-    let err = AccountsClient::with_base_url(server.uri())
-        .refresh(&refreshing())
-        .await
-        .unwrap_err();
+    let refresh_answered = |code: &'static str| async move {
+        let server = answering(
+            "refresh_token",
+            ResponseTemplate::new(200).set_body_json(json!({ "error": code })),
+        )
+        .await;
+        AccountsClient::with_base_url(server.uri())
+            .refresh(&refreshing())
+            .await
+            .unwrap_err()
+    };
+    let err = refresh_answered("general_error").await;
     assert!(
         matches!(&err, Error::ZohoProtocol { reason } if reason.contains("general_error")),
         "{err:?}"
     );
-    let server = answering(
-        "refresh_token",
-        ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_code"})),
-    )
-    .await;
-    let err = AccountsClient::with_base_url(server.uri())
-        .refresh(&refreshing())
-        .await
-        .unwrap_err();
+    let err = refresh_answered("invalid_code").await;
     assert!(matches!(err, Error::InvalidGrant { .. }), "{err:?}");
 }
 

@@ -33,18 +33,18 @@ pub struct Inventory {
 impl SecretsManagerStore {
     /// Every token with its key id and last change, sorted by id, and every secret under the prefix
     /// that could not be read: what `zoho-token-store list` shows. One bad secret does not hide the
-    /// rest. Costs ceil(M/100) `ListSecrets` twice and ceil(N/20) `BatchGetSecretValue`.
+    /// rest. Costs ceil(M/100) `ListSecrets` and ceil(N/20) `BatchGetSecretValue`.
     ///
     /// # Errors
     /// A backend or key-source failure.
     pub async fn inventory(&self) -> Result<Inventory> {
-        let changed: HashMap<String, Option<SystemTime>> = self
-            .list_owned()
-            .await?
-            .into_iter()
-            .map(|l| (l.name, l.last_changed))
+        // One listing gives both the names to read and when each last changed.
+        let listed = self.list_tokens().await?;
+        let changed: HashMap<&str, Option<SystemTime>> = listed
+            .iter()
+            .map(|l| (l.name.as_str(), l.last_changed))
             .collect();
-        let (read, unreadable) = self.decode_everything().await?;
+        let (read, unreadable) = self.decode_listed(&listed).await?;
         let mut inventory = Inventory {
             tokens: Vec::with_capacity(read.len()),
             unreadable,
@@ -52,7 +52,7 @@ impl SecretsManagerStore {
         for (raw, token) in read {
             inventory.tokens.push(StoredToken {
                 key_id: raw.key_id()?.to_owned(),
-                last_changed: changed.get(&raw.name).copied().flatten(),
+                last_changed: changed.get(raw.name.as_str()).copied().flatten(),
                 token,
             });
         }

@@ -197,9 +197,7 @@ impl SecretsManagerStore {
     /// Whether a secret with these tags may be this store's: it names no store, as secrets written
     /// before the prefix tag do (their decrypted id decides, see [`Self::decode`]), or it names this one.
     pub(crate) fn claims(&self, tags: &[(String, String)]) -> bool {
-        tags.iter()
-            .find(|(k, _)| k == index::PREFIX_KEY)
-            .is_none_or(|(_, prefix)| *prefix == self.prefix)
+        index::tag_value(tags, index::PREFIX_KEY).is_none_or(|prefix| prefix == self.prefix)
     }
 
     /// Checks that the keyring's index key is the one this store's tokens were tagged with: with another
@@ -237,11 +235,7 @@ impl SecretsManagerStore {
             .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
             .map(|s| tag_pairs(s.tags()))
             .filter(|tags| self.claims(tags))
-            .filter_map(|tags| {
-                tags.into_iter()
-                    .find(|(k, _)| k == index::CHECK_KEY)
-                    .map(|(_, v)| v)
-            })
+            .filter_map(|tags| index::tag_value(&tags, index::CHECK_KEY).map(str::to_owned))
             .collect();
         if !seen.is_empty() && !seen.iter().any(|v| ours.contains(v)) {
             return Err(Error::WrongIndexKey {
@@ -339,7 +333,15 @@ impl SecretsManagerStore {
     pub(crate) async fn decode_everything(
         &self,
     ) -> Result<(Vec<(Raw, OAuthToken)>, Vec<Unreadable>)> {
-        let raws = self.all_raw().await?;
+        self.decode_listed(&self.list_tokens().await?).await
+    }
+
+    /// The secrets `listed` decoded, as [`Self::decode_everything`].
+    pub(crate) async fn decode_listed(
+        &self,
+        listed: &[Listed],
+    ) -> Result<(Vec<(Raw, OAuthToken)>, Vec<Unreadable>)> {
+        let raws = self.fetch_listed(listed).await?;
         let mut ring = self.keys.keyring().await?;
         let (mut read, mut unreadable) = (Vec::with_capacity(raws.len()), Vec::new());
         for raw in raws {
@@ -431,12 +433,16 @@ impl SecretsManagerStore {
     /// batch would also fetch the value of every lease and lookup bridge under the prefix, only to
     /// discard it.
     pub(crate) async fn all_raw(&self) -> Result<Vec<Raw>> {
-        let names: Vec<String> = self
-            .list(vec![self.prefix_filter()])
-            .await?
-            .into_iter()
-            .map(|listed| listed.name)
-            .collect();
+        self.fetch_listed(&self.list_tokens().await?).await
+    }
+
+    /// Every secret under the prefix that may be a token of this store, as `ListSecrets` shows it.
+    pub(crate) async fn list_tokens(&self) -> Result<Vec<Listed>> {
+        self.list(vec![self.prefix_filter()]).await
+    }
+
+    async fn fetch_listed(&self, listed: &[Listed]) -> Result<Vec<Raw>> {
+        let names: Vec<String> = listed.iter().map(|l| l.name.clone()).collect();
         self.fetch(&names).await
     }
 
@@ -828,8 +834,8 @@ impl SecretsManagerStore {
     /// Refuses to write over a secret tagged as another store's: under the prefix `prod/zoho`, the id
     /// `-eu71` names the token `1` of the store `prod/zoho-eu7`.
     fn check_claimed(&self, name: &str, tags: &[(String, String)]) -> Result<()> {
-        match tags.iter().find(|(k, _)| k == index::PREFIX_KEY) {
-            Some((_, other)) if *other != self.prefix => Err(Error::invalid_token(format!(
+        match index::tag_value(tags, index::PREFIX_KEY) {
+            Some(other) if other != self.prefix => Err(Error::invalid_token(format!(
                 "id `{}` names the secret `{name}`, which belongs to the store with prefix `{other}`; \
                  choose another id",
                 self.id_of(name).unwrap_or(name)
@@ -1143,7 +1149,7 @@ impl TokenStore for SecretsManagerStore {
             .list_owned()
             .await?
             .into_iter()
-            .partition(|listed| listed.tags.iter().any(|(k, _)| k == index::PREFIX_KEY));
+            .partition(|listed| index::tag_value(&listed.tags, index::PREFIX_KEY).is_some());
         let mut names: Vec<String> = tagged.into_iter().map(|listed| listed.name).collect();
         let legacy: Vec<String> = legacy.into_iter().map(|listed| listed.name).collect();
         if !legacy.is_empty() {

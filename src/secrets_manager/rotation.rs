@@ -368,14 +368,15 @@ impl SecretsManagerStore {
             .await?;
         let mut report = BulkReport::default();
         for outcome in outcomes {
+            let count = match outcome {
+                Outcome::Changed => &mut report.changed,
+                Outcome::Unchanged => &mut report.unchanged,
+                Outcome::Skipped => &mut report.skipped,
+                Outcome::Deleted => &mut report.deleted,
+                Outcome::NotOurs => continue,
+            };
+            *count += 1;
             report.examined += 1;
-            match outcome {
-                Outcome::Changed => report.changed += 1,
-                Outcome::Unchanged => report.unchanged += 1,
-                Outcome::Skipped => report.skipped += 1,
-                Outcome::Deleted => report.deleted += 1,
-                Outcome::NotOurs => report.examined -= 1,
-            }
         }
         Ok(report)
     }
