@@ -127,6 +127,9 @@ pub enum Error {
         /// A request that could not be sent for want of configuration (region, credentials, endpoint)
         /// is not.
         retryable: bool,
+        /// Whether the service refused the call for its request rate (a throttling error code): back off
+        /// before retrying (retryable is then true too).
+        throttled: bool,
         /// What went wrong and how to fix it, in one line (never the request).
         reason: String,
         /// The SDK's error.
@@ -247,6 +250,38 @@ impl Error {
             self,
             Self::CorruptSecret { .. } | Self::Decrypt { .. } | Self::UnknownKeyId { .. }
         )
+    }
+
+    /// The failure class as a stable name: the variant's name (`"InvalidToken"`, `"Backend"`,
+    /// `"TokenDeleted"`, ...), except that a service that throttled the call is `"Throttled"`, whether
+    /// it was Zoho ([`Error::Throttled`]) or AWS ([`Error::Backend`] with `throttled`): both mean "back
+    /// off". For logs, metrics and bindings to other languages (the Python package's `e.kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidToken { .. } => "InvalidToken",
+            Self::InvalidConfig { .. } => "InvalidConfig",
+            Self::Decrypt { .. } => "Decrypt",
+            Self::UnknownKeyId { .. } => "UnknownKeyId",
+            Self::CorruptSecret { .. } => "CorruptSecret",
+            Self::KeySource { .. } => "KeySource",
+            Self::KeyInUse { .. } => "KeyInUse",
+            Self::IndexKeyInUse { .. } => "IndexKeyInUse",
+            Self::RotationTooSoon { .. } => "RotationTooSoon",
+            Self::WrongIndexKey { .. } => "WrongIndexKey",
+            Self::Backend {
+                throttled: true, ..
+            }
+            | Self::Throttled => "Throttled",
+            Self::Backend { .. } => "Backend",
+            Self::InvalidGrant { .. } => "InvalidGrant",
+            Self::GrantExchangeUnconfirmed { .. } => "GrantExchangeUnconfirmed",
+            Self::InvalidClient { .. } => "InvalidClient",
+            Self::ZohoUnavailable { .. } => "ZohoUnavailable",
+            Self::ZohoProtocol { .. } => "ZohoProtocol",
+            Self::SaveAfterRefresh { .. } => "SaveAfterRefresh",
+            Self::TokenDeleted { .. } => "TokenDeleted",
+            Self::RefreshTimeout { .. } => "RefreshTimeout",
+        }
     }
 
     /// Whether retrying the same operation later may succeed: transient AWS failures, Zoho throttling

@@ -371,3 +371,47 @@ async fn a_concurrency_soak_keeps_one_consistent_secret_per_user() {
     );
     assert!(total > 50, "the soak did real work");
 }
+
+#[tokio::test]
+async fn a_throttled_service_is_kind_throttled_and_retryable_and_a_server_error_kind_backend() {
+    // Every response fails, alternately throttled and 500, with the SDK's retries off.
+    let base = common::sdk_config().await;
+    let config = aws_sdk_secretsmanager::config::Builder::from(&base)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .interceptor(FlakyService {
+            every: 1,
+            seen: 0.into(),
+            injected: Arc::default(),
+        })
+        .build();
+    let store =
+        SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::from_conf(config), keyring())
+            .prefix(unique_prefix("throttled-kind"))
+            .build()
+            .unwrap();
+    let throttled = store.find_token_by_id("t1").await.unwrap_err();
+    assert!(
+        matches!(
+            throttled,
+            Error::Backend {
+                throttled: true,
+                retryable: true,
+                ..
+            }
+        ),
+        "{throttled:?}"
+    );
+    assert_eq!(throttled.kind(), "Throttled");
+    assert!(
+        throttled.to_string().contains("ThrottlingException"),
+        "{throttled}"
+    );
+    let failed = store.find_token_by_id("t1").await.unwrap_err();
+    assert_eq!(failed.kind(), "Backend", "{failed:?}");
+    assert!(failed.is_retryable());
+    assert_eq!(
+        Error::Throttled.kind(),
+        "Throttled",
+        "Zoho's throttling too"
+    );
+}

@@ -437,6 +437,7 @@ impl TokenStore for BrokenSaves {
         Err(Error::Backend {
             operation: "PutSecretValue",
             retryable: true,
+            throttled: false,
             reason: "the service is down (injected by the test)".into(),
             source: Arc::new(std::io::Error::other("down")),
         })

@@ -1072,3 +1072,96 @@ async fn a_store_never_sees_the_secrets_of_a_store_whose_prefix_extends_its_own(
     }
     assert!(raw_names(&raw, &base, false).await.is_empty());
 }
+
+#[tokio::test]
+async fn remove_token_tells_whether_a_token_was_there_under_either_deletion_policy() {
+    for window in [RecoveryWindow::Days(7), RecoveryWindow::Immediate] {
+        let store = SecretsManagerStore::builder(client().await, keyring())
+            .prefix(unique_prefix("remove-token"))
+            .recovery_window(window)
+            .build()
+            .unwrap();
+        let t = saved(&store, token_for("ivy@example.com", "i")).await;
+        let id = t.id.as_deref().unwrap();
+        assert!(
+            store.remove_token(id).await.unwrap(),
+            "{window:?}: it was there"
+        );
+        assert!(store.find_token_by_id(id).await.unwrap().is_none());
+        assert!(
+            !store.remove_token(id).await.unwrap(),
+            "{window:?}: deleted already (a forced delete of a missing secret succeeds, so it is asked)"
+        );
+        assert!(
+            !store.remove_token("neversaved").await.unwrap(),
+            "{window:?}"
+        );
+        assert!(matches!(
+            store.remove_token("no/slash").await,
+            Err(Error::InvalidToken { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn merge_and_save_fills_what_the_token_leaves_empty_as_the_sdk_stores_do() {
+    let store = store("merge-save").await;
+    let full = saved(&store, token_for("jay@example.com", "j")).await;
+    let id = full.id.clone().unwrap();
+
+    // By user: only a new access token given; the stored refresh token, client and domain stay.
+    let mut partial = OAuthToken::default()
+        .with_user_name("jay@example.com")
+        .with_access_token("access-new", 42);
+    store.merge_and_save_token(&mut partial).await.unwrap();
+    let mut expected = full.clone();
+    expected.access_token = Some("access-new".into());
+    expected.expires_at_ms = Some(42);
+    assert_eq!(
+        partial, expected,
+        "the caller's token holds what was written"
+    );
+    assert_eq!(
+        store.find_token_by_id(&id).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // By id: the same.
+    let mut by_id = OAuthToken::default()
+        .with_id(id.clone())
+        .with_access_token("access-3", 43);
+    store.merge_and_save_token(&mut by_id).await.unwrap();
+    assert_eq!(by_id.refresh_token, full.refresh_token);
+    assert_eq!(
+        store
+            .find_token_by_id(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token,
+        Some("access-3".into())
+    );
+
+    // save_token, by contrast, writes the token as given.
+    let mut bare = OAuthToken::default()
+        .with_user_name("jay@example.com")
+        .with_access_token("access-4", 44);
+    store.save_token(&mut bare).await.unwrap();
+    assert_eq!(
+        store
+            .find_token_by_id(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_token,
+        None
+    );
+
+    // Nothing matches and nothing to authenticate with: refused, nothing written.
+    let mut nobody = OAuthToken::default().with_user_name("nobody@example.com");
+    assert!(matches!(
+        store.merge_and_save_token(&mut nobody).await,
+        Err(Error::InvalidToken { .. })
+    ));
+    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+}

@@ -8,12 +8,16 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error::Error;
 
-/// Error codes that mean "try again later" (AWS API reference, common errors).
-const TRANSIENT_CODES: &[&str] = &[
+/// Error codes that mean "slow down" (AWS API reference, common errors).
+const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+];
+
+/// Error codes that mean "try again later", besides throttling.
+const TRANSIENT_CODES: &[&str] = &[
     "InternalServiceError",
     "InternalError",
     "InternalFailure",
@@ -49,6 +53,7 @@ pub(crate) fn backend<E>(operation: &'static str, err: SdkError<E, HttpResponse>
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
+    let throttled = code(&err).is_some_and(|c| THROTTLING_CODES.contains(&c));
     let (retryable, reason) = match &err {
         SdkError::TimeoutError(_) => (true, "the service did not answer in time".to_owned()),
         SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout() => (
@@ -64,7 +69,8 @@ where
             "the service's answer was cut off or malformed".to_owned(),
         ),
         SdkError::ServiceError(e) => (
-            e.raw().status().is_server_error()
+            throttled
+                || e.raw().status().is_server_error()
                 || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
             format!(
                 "{}: {}",
@@ -77,6 +83,7 @@ where
     Error::Backend {
         operation,
         retryable,
+        throttled,
         reason,
         source: std::sync::Arc::new(err),
     }
@@ -145,10 +152,12 @@ impl BatchEntryError {
     }
 
     pub(crate) fn into_error(self) -> Error {
-        let retryable = TRANSIENT_CODES.contains(&self.code.as_str());
+        let throttled = THROTTLING_CODES.contains(&self.code.as_str());
+        let retryable = throttled || TRANSIENT_CODES.contains(&self.code.as_str());
         Error::Backend {
             operation: "BatchGetSecretValue",
             retryable,
+            throttled,
             reason: format!(
                 "secret `{}`: {}: {}",
                 self.secret,

@@ -174,6 +174,59 @@ impl SecretsManagerStore {
         Ok(matches!(self.describe(&name).await?, State::Live(tags) if self.claims(&tags)))
     }
 
+    /// [`delete_token`](TokenStore::delete_token), telling whether a live token of this store was
+    /// there: for callers that must fail on an absent id, as the Zoho SDK's own stores do. With a
+    /// recovery window the deletion's answer tells (same calls as `delete_token`); a forced deletion
+    /// succeeds whether or not the secret exists, so with [`RecoveryWindow::Immediate`] it asks first
+    /// (+1 `DescribeSecret`), and then also leaves a secret tagged as another store's alone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for an invalid id; a backend failure.
+    pub async fn remove_token(&self, id: &str) -> Result<bool> {
+        if self.recovery_window == RecoveryWindow::Immediate && !self.contains(id).await? {
+            // Nothing of ours to delete; a lease left behind serves nothing either.
+            self.delete_lease(id).await?;
+            return Ok(false);
+        }
+        self.delete_id(id).await
+    }
+
+    /// Deletes the token's secret and its refresh lease; whether the secret was live.
+    async fn delete_id(&self, id: &str) -> Result<bool> {
+        let name = self.secret_name(id)?;
+        tracing::debug!(secret = %name, "deleting token");
+        if let Some(cache) = &self.cache {
+            cache.remove(&name);
+        }
+        // Its refresh lease goes too (a refresh under way then finds the token deleted and writes
+        // nothing); lookup bridges are swept once the listings catch up.
+        let (token, lease) = futures::join!(self.delete_name(&name), self.delete_lease(id));
+        let existed = token?;
+        lease?;
+        Ok(existed)
+    }
+
+    /// Saves as the Zoho SDK's own stores do: when `token` matches a stored token (by id when it has
+    /// one, otherwise as [`find_token`](TokenStore::find_token) matches), the stored values first fill
+    /// the fields `token` leaves empty, and the result replaces the stored token;
+    /// [`save_token`](TokenStore::save_token) writes `token` as given. `token` is left holding what was
+    /// written, id included. Costs one read more than `save_token` when the token matches (none when the
+    /// cache holds it).
+    ///
+    /// # Errors
+    /// As [`save_token`](TokenStore::save_token).
+    pub async fn merge_and_save_token(&self, token: &mut OAuthToken) -> Result<()> {
+        token.normalize();
+        let stored = match &token.id {
+            Some(id) => self.find_token_by_id(id).await?,
+            None => self.find_token(token).await?,
+        };
+        if let Some(stored) = stored {
+            token.fill_from(&stored);
+        }
+        self.save_token(token).await
+    }
+
     /// The name of the secret that holds the token with this id.
     ///
     /// # Errors
@@ -786,6 +839,7 @@ impl SecretsManagerStore {
         Err(Error::Backend {
             operation: "CreateSecret",
             retryable: true,
+            throttled: false,
             reason: "the secret kept changing state while being saved; try again".into(),
             source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
                 format!("secret `{name}` kept changing state while being saved"),
@@ -851,17 +905,19 @@ impl SecretsManagerStore {
         }
     }
 
-    async fn delete_name(&self, name: &str) -> Result<()> {
+    /// Deletes the secret `name`; whether it was live (false when it was absent or already in its
+    /// recovery window).
+    async fn delete_name(&self, name: &str) -> Result<bool> {
         let request = self.client.delete_secret().secret_id(name);
         let request = match self.recovery_window {
             RecoveryWindow::Days(days) => request.recovery_window_in_days(i64::from(days)),
             RecoveryWindow::Immediate => request.force_delete_without_recovery(true),
         };
         match request.send().await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             // Already gone, or already scheduled: deleting is idempotent.
             Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(aws_error::backend("DeleteSecret", e)),
         }
@@ -1113,15 +1169,7 @@ impl TokenStore for SecretsManagerStore {
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        let name = self.secret_name(id)?;
-        tracing::debug!(secret = %name, "deleting token");
-        if let Some(cache) = &self.cache {
-            cache.remove(&name);
-        }
-        // Its refresh lease goes too (a refresh under way then finds the token deleted and writes
-        // nothing); lookup bridges are swept once the listings catch up.
-        let (token, lease) = futures::join!(self.delete_name(&name), self.delete_lease(id));
-        token.and(lease)
+        self.delete_id(id).await.map(drop)
     }
 
     async fn scan_tokens(&self) -> Result<Scan> {
@@ -1169,7 +1217,7 @@ impl TokenStore for SecretsManagerStore {
             cache.clear();
         }
         stream::iter(names)
-            .map(|name| async move { self.delete_name(&name).await })
+            .map(|name| async move { self.delete_name(&name).await.map(drop) })
             .buffer_unordered(self.concurrency.get())
             .try_collect::<Vec<()>>()
             .await?;
