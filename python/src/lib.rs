@@ -1,0 +1,299 @@
+//! The Python binding's native half, `zoho_token_store._native`: one `Store` class over
+//! [`SecretsManagerStore`], token conversions, errors, and the process's Tokio runtime.
+//!
+//! Every rule of the store lives in the Rust crate; this file only converts. Tokens cross as dicts of
+//! strings (the SDK's own field names, `expires_in` as epoch milliseconds); the Python package turns them
+//! into the SDK's `OAuthToken` objects and applies the SDK's calling conventions.
+
+mod convert;
+mod runtime;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use zoho_token_store::{
+    Error, KeySource, Keyring, RecoveryWindow, SecretKeySource, SecretsManagerStore, TokenStore,
+};
+
+use crate::convert::{to_py, token_from};
+
+create_exception!(
+    _native,
+    StoreError,
+    PyException,
+    "A store operation failed: args are (kind, message, retryable)."
+);
+
+/// How many tokens the read cache holds when a TTL is given.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// What a store is built from, kept so a forked child can build its own.
+#[derive(Clone)]
+struct Config {
+    prefix: String,
+    keys: Option<Arc<Keyring>>,
+    keyring_secret: Option<String>,
+    kms_key_id: Option<String>,
+    allow_unbound_keyring: bool,
+    endpoint_url: Option<String>,
+    region: Option<String>,
+    cache_ttl: Option<Duration>,
+    recovery_window: RecoveryWindow,
+}
+
+/// The Rust store this process uses: built in the process that uses it, because after `fork` the
+/// parent's AWS connections (and the runtime tasks that drive them) do not exist in the child.
+struct Live {
+    pid: u32,
+    store: Arc<SecretsManagerStore>,
+}
+
+/// A token store in AWS Secrets Manager (the Python package's `SecretsManagerTokenStore` wraps it).
+#[pyclass(frozen, module = "zoho_token_store._native")]
+struct Store {
+    config: Config,
+    live: Mutex<Option<Live>>,
+}
+
+impl Store {
+    /// This process's store, built on first use in each process.
+    fn store(&self) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+        let pid = std::process::id();
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(live) = live.as_ref().filter(|live| live.pid == pid) {
+            return Ok(live.store.clone());
+        }
+        let store = Arc::new(runtime::get()?.block_on(build(&self.config))?);
+        *live = Some(Live {
+            pid,
+            store: store.clone(),
+        });
+        Ok(store)
+    }
+
+    /// Runs one store operation with the GIL released, on this process's runtime.
+    fn run<T, F>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(Arc<SecretsManagerStore>) -> F + Send,
+    ) -> PyResult<T>
+    where
+        F: Future<Output = zoho_token_store::Result<T>>,
+        T: Send,
+    {
+        py.detach(|| {
+            let store = self.store()?;
+            runtime::get()?.block_on(op(store))
+        })
+        .map_err(raise)
+    }
+}
+
+async fn build(config: &Config) -> zoho_token_store::Result<SecretsManagerStore> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = &config.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let keys: Arc<dyn KeySource> = match (&config.keyring_secret, &config.keys) {
+        (Some(name), _) => {
+            let source = SecretKeySource::new(client.clone(), name)
+                .allow_unbound_keys(config.allow_unbound_keyring);
+            Arc::new(match &config.kms_key_id {
+                Some(key) => source.with_kms(aws_sdk_kms::Client::new(&sdk), key),
+                None => source,
+            })
+        }
+        (None, Some(ring)) => ring.clone(),
+        (None, None) => Arc::new(Keyring::from_env()?),
+    };
+    let mut builder = SecretsManagerStore::builder(client, keys)
+        .prefix(&config.prefix)
+        .recovery_window(config.recovery_window);
+    if let Some(ttl) = config.cache_ttl {
+        builder = builder.cache(
+            std::num::NonZeroUsize::new(CACHE_CAPACITY).unwrap_or(std::num::NonZeroUsize::MIN),
+            ttl,
+        );
+    }
+    builder.build()
+}
+
+/// The crate's error as a `StoreError(kind, message, retryable)`. The message is the error's
+/// `Display`, which never holds a secret.
+fn raise(error: Error) -> PyErr {
+    StoreError::new_err((error.kind(), error.to_string(), error.is_retryable()))
+}
+
+fn config_error(reason: impl Into<String>) -> PyErr {
+    raise(Error::InvalidConfig {
+        reason: reason.into(),
+    })
+}
+
+#[pymethods]
+impl Store {
+    /// See `SecretsManagerTokenStore` in the Python package for the parameters.
+    #[new]
+    #[pyo3(signature = (
+        prefix, keys=None, keyring_secret=None, kms_key_id=None, endpoint_url=None, region=None,
+        cache_ttl_seconds=None, recovery_window_days=7, allow_unbound_keyring=false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        prefix: String,
+        keys: Option<String>,
+        keyring_secret: Option<String>,
+        kms_key_id: Option<String>,
+        endpoint_url: Option<String>,
+        region: Option<String>,
+        cache_ttl_seconds: Option<f64>,
+        recovery_window_days: u32,
+        allow_unbound_keyring: bool,
+    ) -> PyResult<Self> {
+        if keys.is_some() && keyring_secret.is_some() {
+            return Err(config_error(
+                "give either keys or keyring_secret, not both: keys is the keyring's text, \
+                 keyring_secret the name of the secret that holds it",
+            ));
+        }
+        if kms_key_id.is_some() && keyring_secret.is_none() {
+            return Err(config_error(
+                "kms_key_id wraps the keys of a keyring secret: give keyring_secret too",
+            ));
+        }
+        let keys = match (&keyring_secret, keys) {
+            (None, Some(text)) => Some(Arc::new(Keyring::parse(&text).map_err(raise)?)),
+            _ => None,
+        };
+        let cache_ttl = match cache_ttl_seconds {
+            None => None,
+            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(_) => {
+                return Err(config_error(
+                    "cache_ttl_seconds must be a positive number of seconds, or None for no cache",
+                ));
+            }
+        };
+        let recovery_window = match recovery_window_days {
+            0 => RecoveryWindow::Immediate,
+            days => RecoveryWindow::Days(u8::try_from(days).map_err(|_| {
+                config_error(format!(
+                    "recovery_window_days={days} is outside the 7 to 30 Secrets Manager allows; \
+                     use 0 to delete at once"
+                ))
+            })?),
+        };
+        let store = Self {
+            config: Config {
+                prefix,
+                keys,
+                keyring_secret,
+                kms_key_id,
+                allow_unbound_keyring,
+                endpoint_url,
+                region,
+                cache_ttl,
+                recovery_window,
+            },
+            live: Mutex::new(None),
+        };
+        // Build now, so a bad prefix, window or ZOHO_TOKEN_STORE_KEYS fails here, not on first use.
+        py.detach(|| store.store().map(drop)).map_err(raise)?;
+        Ok(store)
+    }
+
+    /// The prefix of every secret name this store uses.
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.config.prefix
+    }
+
+    /// The token matching `token` (a dict of the SDK's fields) as stored, with the caller's own values
+    /// winning; None when nothing matches.
+    fn find_token<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let query = token_from(token)?;
+        let found = self.run(py, |store| async move { store.find_token(&query).await })?;
+        found.map(|t| to_py(py, &t)).transpose()
+    }
+
+    /// Saves as the SDK's stores do (see `SecretsManagerStore::merge_and_save_token`); returns the
+    /// token as written, id included.
+    fn save_token<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut token = token_from(token)?;
+        let saved = self.run(py, |store| async move {
+            store.merge_and_save_token(&mut token).await.map(|()| token)
+        })?;
+        to_py(py, &saved)
+    }
+
+    /// Deletes the token with this id; whether one was there.
+    fn delete_token(&self, py: Python<'_>, id: String) -> PyResult<bool> {
+        self.run(py, |store| async move { store.remove_token(&id).await })
+    }
+
+    /// Every token under the prefix; fails naming any entry it cannot read.
+    fn get_tokens<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let tokens = self.run(py, |store| async move { store.get_tokens().await })?;
+        tokens.iter().map(|t| to_py(py, t)).collect()
+    }
+
+    /// Deletes every token under the prefix, and nothing else.
+    fn delete_tokens(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |store| async move { store.delete_tokens().await })
+    }
+
+    /// The token with this id, or None.
+    fn find_token_by_id<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let found = self.run(py, |store| async move { store.find_token_by_id(&id).await })?;
+        found.map(|t| to_py(py, &t)).transpose()
+    }
+
+    /// The service calls this process's store has made, by operation.
+    fn calls(&self, py: Python<'_>) -> PyResult<BTreeMap<String, u64>> {
+        self.run(py, |store| async move { Ok(store.calls().snapshot()) })
+    }
+
+    /// Sets the call counts back to zero.
+    fn reset_calls(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |store| async move {
+            store.calls().reset();
+            Ok(())
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SecretsManagerTokenStore(prefix={:?})", self.config.prefix)
+    }
+}
+
+/// The module `zoho_token_store._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Store>()?;
+    m.add("StoreError", m.py().get_type::<StoreError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+"""Threads and processes: one store shared by 16 threads, used after fork, with the GIL released during
+every call and the caller's asyncio loop left alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
+USERS = [f"user{n}@example.com:1" for n in range(4)]
+
+
+def token(user: str, tag: str) -> OAuthToken:
+    t = OAuthToken(client_id="1000.CLIENT", client_secret="cs", refresh_token=f"refresh-{tag}",
+                   access_token=f"access-{tag}", user_signature=UserSignature(user))
+    t.set_expires_in("1767225600000")
+    return t
+
+
+def test_sixteen_threads_saving_and_finding_at_once_share_one_store(make_store):
+    store = make_store()
+    barrier = threading.Barrier(16)
+
+    def work(n: int) -> tuple:
+        user = USERS[n % len(USERS)]
+        barrier.wait()
+        mine = token(user, f"t{n}")
+        store.save_token(mine)
+        found = store.find_token(OAuthToken(user_signature=UserSignature(user)))
+        by_id = store.find_token_by_id(mine.get_id())
+        return user, mine.get_id(), found.get_refresh_token(), by_id.get_user_signature().get_name()
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(work, range(16)))
+
+    stored = store.get_tokens()
+    assert len(stored) == len(USERS), "one token per user, never a duplicate"
+    ids = {t.get_user_signature().get_name(): t.get_id() for t in stored}
+    for user, saved_id, refresh, by_id_user in results:
+        assert saved_id == ids[user], "every save of a user landed on the user's one token"
+        assert refresh.startswith("refresh-t"), "a whole token was read, never a torn one"
+        assert by_id_user == user
+    for t in stored:
+        tags = {f"refresh-t{n}" for n in range(16) if USERS[n % len(USERS)] == t.get_user_signature().get_name()}
+        assert t.get_refresh_token() in tags, "the last write is one of that user's own"
+
+
+def test_a_forked_child_uses_the_parents_store_and_the_parent_goes_on(make_store):
+    store = make_store()
+    store.save_token(token(USERS[0], "parent"))  # the runtime and its connections now exist
+    pids = []
+    for n in range(2):
+        pid = os.fork()
+        if pid == 0:  # the child: as a gunicorn worker forked from a preloading master
+            signal.alarm(60)  # a child stuck on the parent's runtime dies instead of hanging the test
+            code = 1
+            try:
+                store.save_token(token(USERS[n + 1], f"child{n}"))
+                found = store.find_token(OAuthToken(user_signature=UserSignature(USERS[0])))
+                code = 0 if found.get_refresh_token() == "refresh-parent" else 2
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
+    names = sorted(t.get_user_signature().get_name() for t in store.get_tokens())
+    assert names == USERS[:3], "both children's saves landed, and the parent's store still works"
+
+
+def test_every_call_releases_the_gil(make_store, throttling_aws):
+    # The endpoint holds its answer until this test's main thread releases it, which it can only do
+    # while the calling thread waits without the GIL. Held, the answer says so after 30 s.
+    url = throttling_aws(hold=True)
+    store = make_store(endpoint_url=url)
+    outcome: dict = {}
+
+    def call() -> None:
+        try:
+            store.find_token_by_id("held1")
+        except SDKException as e:
+            outcome["error"] = e
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while not json.load(urllib.request.urlopen(url + "/arrived"))["arrived"]:
+        time.sleep(0.01)  # polls for the request to arrive; the outcome does not depend on timing
+    urllib.request.urlopen(url + "/release").read()
+    caller.join()
+    assert "(released)" in str(outcome["error"]), str(outcome["error"])
+
+
+def test_the_callers_asyncio_loop_is_untouched(make_store):
+    store = make_store()
+
+    async def main() -> list:
+        loop = asyncio.get_running_loop()
+        store.save_token(token(USERS[0], "async"))  # a blocking call inside a coroutine works
+        assert asyncio.get_running_loop() is loop
+        queries = [OAuthToken(user_signature=UserSignature(USERS[0])) for _ in range(8)]
+        found = await asyncio.gather(*(asyncio.to_thread(store.find_token, q) for q in queries))
+        assert asyncio.get_running_loop() is loop and not loop.is_closed()
+        return [f.get_refresh_token() for f in found]
+
+    assert asyncio.run(main()) == ["refresh-async"] * 8
+    # And no loop was left set for this thread by the store.
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()

@@ -1,0 +1,267 @@
+"""Zoho OAuth tokens encrypted (AES-256-GCM) in AWS Secrets Manager, as a Zoho Python SDK token store.
+
+``SecretsManagerTokenStore`` plugs into ``Initializer.initialize(..., store=...)`` of the Zoho CRM Python
+SDK (``pip install zoho-token-store[sdk]``). Every rule of the store (encryption, lookups, concurrency,
+prefix ownership) lives in the Rust crate ``zoho-token-store``; this module only converts the SDK's
+tokens and follows the calling conventions of the SDK's own ``FileStore``, so a Python app, a Rust
+service, the command-line tool and the rotation Lambda share one set of secrets and one format.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from . import _native
+
+try:  # The SDK is optional: with it, the store is one of its TokenStores and speaks its classes.
+    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+    from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+    from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
+    HAS_SDK = True
+except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
+    from ._standalone import OAuthToken, SDKException, TokenStore, UserSignature
+
+    HAS_SDK = False
+
+__all__ = [
+    "HAS_SDK",
+    "OAuthToken",
+    "SDKException",
+    "SecretsManagerTokenStore",
+    "TokenStoreError",
+    "UserSignature",
+    "__version__",
+]
+
+__version__: str = _native.__version__
+
+#: The SDK's error code for token store failures (``Constants.TOKEN_STORE``).
+TOKEN_STORE = "TOKEN_STORE"
+
+# The SDK's token fields, by the names its getters and setters use.
+_TEXT_FIELDS = (
+    "id",
+    "client_id",
+    "client_secret",
+    "grant_token",
+    "refresh_token",
+    "access_token",
+    "expires_in",
+    "redirect_url",
+    "api_domain",
+)
+
+
+class TokenStoreError(SDKException):
+    """A store operation failed. An ``SDKException`` with code ``TOKEN_STORE``, as the SDK's own stores
+    raise, whose message says what failed and how to fix it (never a secret).
+
+    ``kind`` names the failure class (``"Backend"``, ``"Throttled"``, ``"KeySource"``, ``"Decrypt"``,
+    ``"InvalidToken"``, ``"InvalidConfig"``, ``"NotFound"``, ...) and ``retryable`` says whether the same
+    call may succeed later.
+    """
+
+    def __init__(self, kind: str, message: str, retryable: bool = False) -> None:
+        super().__init__(code=TOKEN_STORE, message=message)
+        self.kind = kind
+        self.retryable = retryable
+        self.message_text = message
+
+    def __repr__(self) -> str:
+        return f"TokenStoreError(kind={self.kind!r}, message={self.message_text!r})"
+
+
+def _raise(error: _native.StoreError) -> TokenStoreError:
+    kind, message, retryable = error.args
+    return TokenStoreError(kind, message, retryable)
+
+
+def _to_dict(token: Any) -> Dict[str, Optional[str]]:
+    """The SDK token's fields, as the native store reads them."""
+    fields: Dict[str, Optional[str]] = {name: getattr(token, "get_" + name)() for name in _TEXT_FIELDS}
+    signature = token.get_user_signature()
+    fields["user_name"] = signature.get_name() if signature is not None else None
+    return fields
+
+
+def _fill(token: Any, stored: Dict[str, Optional[str]]) -> Any:
+    """Sets the fields ``token`` leaves None from ``stored``, as the SDK's FileStore does."""
+    for name in _TEXT_FIELDS:
+        value = stored.get(name)
+        if value is not None and getattr(token, "get_" + name)() is None:
+            getattr(token, "set_" + name)(value)
+    name = stored.get("user_name")
+    if name is not None and token.get_user_signature() is None:
+        token.set_user_signature(UserSignature(name))
+    return token
+
+
+def _new_token(stored: Dict[str, Optional[str]]) -> Any:
+    """A new SDK token holding ``stored``, built as the SDK's FileStore builds them (without
+    ``__init__``, which demands credentials a stored token may not carry)."""
+    token = object.__new__(OAuthToken)
+    for name in _TEXT_FIELDS:
+        getattr(token, "set_" + name)(None)
+    token.set_user_signature(None)
+    return _fill(token, stored)
+
+
+class SecretsManagerTokenStore(TokenStore):
+    """Zoho OAuth tokens, each encrypted in the app and kept as one AWS Secrets Manager secret.
+
+    Args:
+        prefix: the prefix of every secret name; stores with different prefixes never see each other's
+            tokens.
+        keys: the keyring's text (what ``zoho-token-store keygen`` prints). None reads the
+            ``ZOHO_TOKEN_STORE_KEYS`` environment variable, unless ``keyring_secret`` is given.
+        keyring_secret: the name or ARN of a secret that holds the keyring (``zoho-token-store
+            init-keyring``), read and re-read as keys rotate.
+        kms_key_id: the KMS key that wraps the keys in ``keyring_secret``.
+        endpoint_url: the AWS endpoint, e.g. LocalStack's ``http://127.0.0.1:4566``; None uses
+            ``AWS_ENDPOINT_URL`` or AWS.
+        region: the AWS region; None uses the standard chain (``AWS_REGION``, the profile, ...).
+        cache_ttl_seconds: keep tokens read in an in-process cache this long (the SDK reads the store
+            before every API request); None for no cache. Changes by other processes show after this.
+        recovery_window_days: days a deleted token can still be restored by an operator (7 to 30), or 0
+            to delete at once.
+        allow_unbound_keyring: read a KMS keyring written before keyrings were bound to their secret's
+            name, during the upgrade (``zoho-token-store rebind-keyring``).
+
+    AWS credentials come from the standard chain, as for the AWS CLI and boto3.
+
+    Raises:
+        TokenStoreError: a bad option or keyring (kind ``InvalidConfig``).
+    """
+
+    def __init__(
+        self,
+        prefix: str = "zoho/oauth/",
+        keys: Optional[str] = None,
+        keyring_secret: Optional[str] = None,
+        kms_key_id: Optional[str] = None,
+        endpoint_url: Optional[str] = None,
+        region: Optional[str] = None,
+        cache_ttl_seconds: Optional[float] = None,
+        recovery_window_days: int = 7,
+        allow_unbound_keyring: bool = False,
+    ) -> None:
+        try:
+            self._store = _native.Store(
+                prefix,
+                keys=keys,
+                keyring_secret=keyring_secret,
+                kms_key_id=kms_key_id,
+                endpoint_url=endpoint_url,
+                region=region,
+                cache_ttl_seconds=cache_ttl_seconds,
+                recovery_window_days=recovery_window_days,
+                allow_unbound_keyring=allow_unbound_keyring,
+            )
+        except _native.StoreError as e:
+            raise _raise(e) from None
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every secret name this store uses."""
+        return self._store.prefix
+
+    def __repr__(self) -> str:
+        return repr(self._store)
+
+    def find_token(self, token: Any) -> Any:
+        """Fills the fields left None on ``token`` from the stored token it matches (by user name;
+        else by access token when it has no client credentials; else by grant, then refresh token) and
+        returns ``token`` itself; None when nothing matches. Anything but an ``OAuthToken`` is returned
+        as given, as the SDK's FileStore does."""
+        if not isinstance(token, OAuthToken):
+            return token
+        try:
+            stored = self._store.find_token(_to_dict(token))
+        except _native.StoreError as e:
+            raise _raise(e) from None
+        return None if stored is None else _fill(token, stored)
+
+    def save_token(self, token: Any) -> None:
+        """Saves ``token``: over the stored token with its id, or the one it matches as in
+        ``find_token``, whose values first fill the fields ``token`` leaves None; else as a new token.
+        Sets the id on ``token``.
+
+        Raises:
+            TokenStoreError: ``token`` is not an ``OAuthToken``, names a user or id that matches nothing
+                while carrying no grant, refresh or access token (kind ``InvalidToken``), or the store
+                failed.
+        """
+        if not isinstance(token, OAuthToken):
+            raise TokenStoreError(
+                "InvalidToken",
+                f"save_token takes an OAuthToken, not {type(token).__name__}",
+            )
+        try:
+            saved = self._store.save_token(_to_dict(token))
+        except _native.StoreError as e:
+            raise _raise(e) from None
+        _fill(token, saved)
+
+    def delete_token(self, id: str) -> None:  # noqa: A002 - the SDK's parameter name
+        """Deletes the token with this id.
+
+        Raises:
+            TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
+                the store failed.
+        """
+        try:
+            existed = self._store.delete_token(id)
+        except _native.StoreError as e:
+            raise _raise(e) from None
+        if not existed:
+            raise self._not_found(id)
+
+    def get_tokens(self) -> List[Any]:
+        """Every token under the prefix, as new ``OAuthToken`` objects.
+
+        Raises:
+            TokenStoreError: a stored entry cannot be read (named in the message), or the store failed.
+        """
+        try:
+            return [_new_token(t) for t in self._store.get_tokens()]
+        except _native.StoreError as e:
+            raise _raise(e) from None
+
+    def delete_tokens(self) -> None:
+        """Deletes every token under the prefix, and nothing else."""
+        try:
+            self._store.delete_tokens()
+        except _native.StoreError as e:
+            raise _raise(e) from None
+
+    def find_token_by_id(self, id: str) -> Any:  # noqa: A002 - the SDK's parameter name
+        """The token with this id, as a new ``OAuthToken``.
+
+        Raises:
+            TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
+                the store failed.
+        """
+        try:
+            stored = self._store.find_token_by_id(id)
+        except _native.StoreError as e:
+            raise _raise(e) from None
+        if stored is None:
+            raise self._not_found(id)
+        return _new_token(stored)
+
+    def calls(self) -> Dict[str, int]:
+        """The AWS calls this process's store has made, by operation (for budgets and benchmarks)."""
+        return self._store.calls()
+
+    def reset_calls(self) -> None:
+        """Sets the call counts back to zero."""
+        self._store.reset_calls()
+
+    def _not_found(self, id: str) -> TokenStoreError:  # noqa: A002
+        return TokenStoreError(
+            "NotFound",
+            f"Given Id not found: no token with id `{id}` is stored under `{self.prefix}`; "
+            "check the id, or the prefix the token was saved under",
+        )

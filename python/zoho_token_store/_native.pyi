@@ -1,0 +1,34 @@
+"""Type stubs of the native module (python/src/lib.rs)."""
+
+from typing import Dict, List, Optional
+
+__version__: str
+
+class StoreError(Exception):
+    """args: (kind, message, retryable)."""
+
+TokenDict = Dict[str, Optional[str]]
+
+class Store:
+    def __init__(
+        self,
+        prefix: str,
+        keys: Optional[str] = None,
+        keyring_secret: Optional[str] = None,
+        kms_key_id: Optional[str] = None,
+        endpoint_url: Optional[str] = None,
+        region: Optional[str] = None,
+        cache_ttl_seconds: Optional[float] = None,
+        recovery_window_days: int = 7,
+        allow_unbound_keyring: bool = False,
+    ) -> None: ...
+    @property
+    def prefix(self) -> str: ...
+    def find_token(self, token: TokenDict) -> Optional[TokenDict]: ...
+    def save_token(self, token: TokenDict) -> TokenDict: ...
+    def delete_token(self, id: str) -> bool: ...
+    def get_tokens(self) -> List[TokenDict]: ...
+    def delete_tokens(self) -> None: ...
+    def find_token_by_id(self, id: str) -> Optional[TokenDict]: ...
+    def calls(self) -> Dict[str, int]: ...
+    def reset_calls(self) -> None: ...
