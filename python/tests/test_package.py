@@ -27,12 +27,14 @@ def test_it_is_typed_and_one_of_the_sdks_token_stores():
     assert (package / "py.typed").exists()
     assert (package / "_native.pyi").exists()
     assert zoho_token_store.HAS_SDK
+    # The installed package (not the source tree), built against the stable ABI for CPython 3.9+.
+    assert zoho_token_store._native.__file__.endswith(".abi3.so")
     assert issubclass(zoho_token_store.SecretsManagerTokenStore, TokenStore)
     assert issubclass(zoho_token_store.TokenStoreError, SDKException)
     assert zoho_token_store.OAuthToken.__module__.startswith("zohocrmsdk.")
 
 
-def test_without_the_sdk_the_store_works_with_its_own_token_type(endpoint, keys, prefix):
+def test_without_the_sdk_the_store_works_with_its_own_token_type(endpoint, keys, prefix, tmp_path):
     # A fresh interpreter in which `zohocrmsdk` cannot be imported.
     script = f"""
 import sys
@@ -54,7 +56,8 @@ except z.SDKException as e:
     assert e.code == "TOKEN_STORE" and e.kind == "NotFound", e
 print("standalone ok")
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ),
+                          cwd=tmp_path)  # not the source tree, which would shadow the installed package
     assert done.returncode == 0, done.stderr
     assert "standalone ok" in done.stdout
 

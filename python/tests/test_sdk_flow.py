@@ -71,7 +71,8 @@ def test_sign_in_crm_call_expiry_refresh_and_a_second_process(zoho, make_store, 
         assert OrgOperations().get_organization().get_status_code() == 200
         print("second process id", token.get_id())
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ),
+                          cwd=tmp_path)  # not the source tree, which would shadow the installed package
     assert done.returncode == 0, done.stderr
     assert f"second process id {saved.get_id()}" in done.stdout
     assert zoho.exchanges == ["code-1"], "the grant was exchanged once in all"
