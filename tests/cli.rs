@@ -897,3 +897,39 @@ async fn rebind_keyring_needs_a_keyring_secret_and_leaves_a_bound_one_alone() {
         .stdout(predicate::str::contains("nothing to do"));
     with_keyring(&["keys"]).assert().success();
 }
+
+#[tokio::test]
+async fn init_keyring_creates_a_keyring_secret_once_that_the_other_commands_read() {
+    let env = Env::new("cli-init-keyring");
+    env.cmd()
+        .arg("init-keyring")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--keyring-secret"));
+    let keyring = format!("{}-keyring", env.prefix.trim_end_matches('/'));
+    let kms_key = common::kms_key().await;
+    let with_keyring = |args: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.env_remove("ZOHO_TOKEN_STORE_KEYS")
+            .args(["--keyring-secret", &keyring, "--kms-key-id", &kms_key])
+            .args(args);
+        cmd
+    };
+    with_keyring(&["init-keyring", "--key-id", "k7"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created"));
+    // Once: a second run refuses instead of replacing the keys tokens are encrypted with.
+    with_keyring(&["init-keyring"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    let file = env.file(
+        "one.csv",
+        &format!("{}\n1,amy@example.com,1000.C,cs,refresh-amy,,,,,\n", HEADER),
+    );
+    with_keyring(&["import"]).arg(&file).assert().success();
+    let keys = with_keyring(&["keys", "--json"]).assert().success();
+    let usage: serde_json::Value = serde_json::from_slice(&keys.get_output().stdout).unwrap();
+    assert_eq!(usage["k7"], 1, "{usage}");
+}

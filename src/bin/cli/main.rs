@@ -163,6 +163,20 @@ Examples:
         /// The key id
         key_id: String,
     },
+    /// Create the keyring secret (--keyring-secret, KMS-wrapped with --kms-key-id): a fresh index key
+    /// and one data key
+    #[command(after_help = "\
+Keep the keyring secret outside the token prefix. Every process then reads it with the same
+--keyring-secret (and --kms-key-id), or the library's SecretKeySource, or the Python package's
+SecretsManagerTokenStore(keyring_secret=..., kms_key_id=...).
+
+Example:
+  zoho-token-store --keyring-secret prod/zoho-keyring --kms-key-id alias/zoho init-keyring")]
+    InitKeyring {
+        /// The first data key's id
+        #[arg(long, default_value = "k1")]
+        key_id: String,
+    },
     /// Bind the KMS-wrapped keys of a keyring secret written by an older version to its name (once)
     #[command(after_help = "\
 Older versions wrapped keys without naming the keyring secret, so a wrapped key could be moved between
@@ -428,6 +442,20 @@ async fn run(cli: Cli) -> Outcome {
                      in your next deploy"
                 );
             }
+            Ok(())
+        }
+        Command::InitKeyring { key_id } => {
+            let Some(source) = g.secret_key_source().await else {
+                return Err(Failure::Usage(
+                    "init-keyring creates a keyring secret: set --keyring-secret (and --kms-key-id)"
+                        .into(),
+                ));
+            };
+            source.create(&key_id).await?;
+            println!(
+                "keyring secret `{}` created: index key and data key `{key_id}` (primary)",
+                source.secret_name()
+            );
             Ok(())
         }
         Command::RebindKeyring => {
