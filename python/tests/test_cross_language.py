@@ -67,3 +67,32 @@ def test_tokens_the_cli_imports_from_an_sdk_file_store_are_found_from_python(mak
     again = json.loads(run_cli("import", str(path), "--json").stdout)
     assert again["unchanged"] == 3 and again["created"] == 0, again
     assert len(store.get_tokens()) == 3
+
+
+def test_a_kms_wrapped_keyring_secret_made_by_the_cli_serves_python_and_the_cli(endpoint, prefix, run_cli):
+    import boto3
+    from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+    from zoho_token_store import SecretsManagerTokenStore
+
+    kms = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1")
+    key = kms.create_key(Description="zoho-token-store python test")["KeyMetadata"]["Arn"]
+    ring = prefix.rstrip("/") + "-keyring"  # outside the token prefix
+    keyring = ("--keyring-secret", ring, "--kms-key-id", key)
+    run_cli(*keyring, "init-keyring")
+
+    store = SecretsManagerTokenStore(prefix=prefix, keyring_secret=ring, kms_key_id=key, recovery_window_days=0)
+    token = sdk_token("kms@example.com:1", "kms")
+    store.save_token(token)
+    found = json.loads(run_cli(*keyring, "find", "--user", "kms@example.com:1", "--json").stdout)
+    assert found["id"] == token.get_id()
+    usage = json.loads(run_cli(*keyring, "keys", "--json").stdout)
+    assert usage == {"k1": 1}, usage
+
+    # The keyring secret holds wrapped keys only; without the KMS key it cannot be read.
+    unwrapped = SecretsManagerTokenStore(prefix=prefix, keyring_secret=ring, recovery_window_days=0)
+    try:
+        unwrapped.find_token_by_id(token.get_id())
+        raise AssertionError("a KMS-wrapped keyring was read without its KMS key")
+    except SDKException as e:
+        assert e.kind == "KeySource", e
