@@ -32,14 +32,24 @@ create_exception!(
 /// How many tokens the read cache holds when a TTL is given.
 const CACHE_CAPACITY: usize = 10_000;
 
+/// Where the keys come from.
+#[derive(Clone)]
+enum Keys {
+    /// A keyring given as text, or read from `ZOHO_TOKEN_STORE_KEYS` when the store was made.
+    Ring(Arc<Keyring>),
+    /// A keyring kept in a secret, optionally KMS-wrapped.
+    Secret {
+        name: String,
+        kms_key_id: Option<String>,
+        allow_unbound: bool,
+    },
+}
+
 /// What a store is built from, kept so a forked child can build its own.
 #[derive(Clone)]
 struct Config {
     prefix: String,
-    keys: Option<Arc<Keyring>>,
-    keyring_secret: Option<String>,
-    kms_key_id: Option<String>,
-    allow_unbound_keyring: bool,
+    keys: Keys,
     endpoint_url: Option<String>,
     region: Option<String>,
     cache_ttl: Option<Duration>,
@@ -104,17 +114,20 @@ async fn build(config: &Config) -> zoho_token_store::Result<SecretsManagerStore>
     }
     let sdk = loader.load().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let keys: Arc<dyn KeySource> = match (&config.keyring_secret, &config.keys) {
-        (Some(name), _) => {
-            let source = SecretKeySource::new(client.clone(), name)
-                .allow_unbound_keys(config.allow_unbound_keyring);
-            Arc::new(match &config.kms_key_id {
+    let keys: Arc<dyn KeySource> = match &config.keys {
+        Keys::Ring(ring) => ring.clone(),
+        Keys::Secret {
+            name,
+            kms_key_id,
+            allow_unbound,
+        } => {
+            let source =
+                SecretKeySource::new(client.clone(), name).allow_unbound_keys(*allow_unbound);
+            Arc::new(match kms_key_id {
                 Some(key) => source.with_kms(aws_sdk_kms::Client::new(&sdk), key),
                 None => source,
             })
         }
-        (None, Some(ring)) => ring.clone(),
-        (None, None) => Arc::new(Keyring::from_env()?),
     };
     let mut builder = SecretsManagerStore::builder(client, keys)
         .prefix(&config.prefix)
@@ -172,9 +185,16 @@ impl Store {
                 "kms_key_id wraps the keys of a keyring secret: give keyring_secret too",
             ));
         }
-        let keys = match (&keyring_secret, keys) {
-            (None, Some(text)) => Some(Arc::new(Keyring::parse(&text).map_err(raise)?)),
-            _ => None,
+        // Read once, here: a forked child builds its store from this keyring, not from whatever the
+        // environment holds by then.
+        let keys = match (keyring_secret, keys) {
+            (Some(name), _) => Keys::Secret {
+                name,
+                kms_key_id,
+                allow_unbound: allow_unbound_keyring,
+            },
+            (None, Some(text)) => Keys::Ring(Arc::new(Keyring::parse(&text).map_err(raise)?)),
+            (None, None) => Keys::Ring(Arc::new(Keyring::from_env().map_err(raise)?)),
         };
         let cache_ttl = match cache_ttl_seconds {
             None => None,
@@ -198,9 +218,6 @@ impl Store {
             config: Config {
                 prefix,
                 keys,
-                keyring_secret,
-                kms_key_id,
-                allow_unbound_keyring,
                 endpoint_url,
                 region,
                 cache_ttl,
