@@ -32,6 +32,20 @@ async fn build(lag: Option<Duration>, cached: bool) -> SecretsManagerStore {
     builder.build().unwrap()
 }
 
+/// Runs `op` to completion, adding its latency to `samples[name]`; a failure ends the benchmark.
+async fn time<T>(
+    samples: &mut BTreeMap<&'static str, Vec<u128>>,
+    name: &'static str,
+    op: impl Future<Output = zoho_token_store::Result<T>>,
+) {
+    let started = Instant::now();
+    op.await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    samples
+        .entry(name)
+        .or_default()
+        .push(started.elapsed().as_micros());
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::var("BENCH_SWEEP").as_deref() == Ok("1") {
@@ -52,37 +66,31 @@ async fn main() {
     let iterations: usize = var("BENCH_ITERATIONS").parse().unwrap();
     let mut samples: BTreeMap<&str, Vec<u128>> = BTreeMap::new();
     for n in 0..iterations {
-        let mut time = |op: &'static str, started: Instant| {
-            samples
-                .entry(op)
-                .or_default()
-                .push(started.elapsed().as_micros());
-        };
-        let started = Instant::now();
-        store.find_token_by_id(&id).await.unwrap().unwrap();
-        time("find_token_by_id", started);
-        let started = Instant::now();
-        store.find_token(&by_user).await.unwrap().unwrap();
-        time("find_token by user", started);
-        let started = Instant::now();
-        store.find_token(&by_refresh).await.unwrap().unwrap();
-        time("find_token by refresh token", started);
         // What the binding's save_token does: the SDK stores' save, which fills from the stored token.
         let mut update = OAuthToken::default()
             .with_id(&id)
             .with_access_token(format!("access-rust-{n}"), 1_900_000_000_000);
-        let started = Instant::now();
-        store.merge_and_save_token(&mut update).await.unwrap();
-        time("save_token (existing)", started);
-        let started = Instant::now();
-        store.get_tokens().await.unwrap();
-        time("get_tokens", started);
-        let started = Instant::now();
-        cached.find_token_by_id(&id).await.unwrap().unwrap();
-        time("find_token_by_id, cache warm", started);
-        let started = Instant::now();
-        cached.find_token(&by_user).await.unwrap().unwrap();
-        time("find_token by user, cache warm", started);
+        time(
+            &mut samples,
+            "find_token_by_id",
+            store.find_token_by_id(&id),
+        )
+        .await;
+        time(
+            &mut samples,
+            "find_token by user",
+            store.find_token(&by_user),
+        )
+        .await;
+        let refresh = store.find_token(&by_refresh);
+        time(&mut samples, "find_token by refresh token", refresh).await;
+        let save = store.merge_and_save_token(&mut update);
+        time(&mut samples, "save_token (existing)", save).await;
+        time(&mut samples, "get_tokens", store.get_tokens()).await;
+        let warm = cached.find_token_by_id(&id);
+        time(&mut samples, "find_token_by_id, cache warm", warm).await;
+        let warm = cached.find_token(&by_user);
+        time(&mut samples, "find_token by user, cache warm", warm).await;
     }
     println!("{}", serde_json::to_string(&samples).unwrap());
 }

@@ -9,7 +9,8 @@ service, the command-line tool and the rotation Lambda share one set of secrets 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional
 
 from . import _native
 
@@ -73,9 +74,14 @@ class TokenStoreError(SDKException):
         return f"TokenStoreError(kind={self.kind!r}, message={self.message_text!r})"
 
 
-def _raise(error: _native.StoreError) -> TokenStoreError:
-    kind, message, retryable = error.args
-    return TokenStoreError(kind, message, retryable)
+@contextmanager
+def _sdk_errors() -> Iterator[None]:
+    """Raises the native store's errors as `TokenStoreError`, the SDK's exception type."""
+    try:
+        yield
+    except _native.StoreError as e:
+        kind, message, retryable = e.args
+        raise TokenStoreError(kind, message, retryable) from None
 
 
 def _to_dict(token: Any) -> Dict[str, Optional[str]]:
@@ -147,7 +153,7 @@ class SecretsManagerTokenStore(TokenStore):
         recovery_window_days: int = 7,
         allow_unbound_keyring: bool = False,
     ) -> None:
-        try:
+        with _sdk_errors():
             self._store = _native.Store(
                 prefix,
                 keys=keys,
@@ -159,8 +165,6 @@ class SecretsManagerTokenStore(TokenStore):
                 recovery_window_days=recovery_window_days,
                 allow_unbound_keyring=allow_unbound_keyring,
             )
-        except _native.StoreError as e:
-            raise _raise(e) from None
 
     @property
     def prefix(self) -> str:
@@ -177,10 +181,8 @@ class SecretsManagerTokenStore(TokenStore):
         as given, as the SDK's FileStore does."""
         if not isinstance(token, OAuthToken):
             return token
-        try:
+        with _sdk_errors():
             stored = self._store.find_token(_to_dict(token))
-        except _native.StoreError as e:
-            raise _raise(e) from None
         return None if stored is None else _fill(token, stored)
 
     def save_token(self, token: Any) -> None:
@@ -198,10 +200,8 @@ class SecretsManagerTokenStore(TokenStore):
                 "InvalidToken",
                 f"save_token takes an OAuthToken, not {type(token).__name__}",
             )
-        try:
+        with _sdk_errors():
             saved = self._store.save_token(_to_dict(token))
-        except _native.StoreError as e:
-            raise _raise(e) from None
         _fill(token, saved)
 
     def delete_token(self, id: str) -> None:  # noqa: A002 - the SDK's parameter name
@@ -211,10 +211,8 @@ class SecretsManagerTokenStore(TokenStore):
             TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
                 the store failed.
         """
-        try:
+        with _sdk_errors():
             existed = self._store.delete_token(id)
-        except _native.StoreError as e:
-            raise _raise(e) from None
         if not existed:
             raise self._not_found(id)
 
@@ -224,17 +222,13 @@ class SecretsManagerTokenStore(TokenStore):
         Raises:
             TokenStoreError: a stored entry cannot be read (named in the message), or the store failed.
         """
-        try:
+        with _sdk_errors():
             return [_new_token(t) for t in self._store.get_tokens()]
-        except _native.StoreError as e:
-            raise _raise(e) from None
 
     def delete_tokens(self) -> None:
         """Deletes every token under the prefix, and nothing else."""
-        try:
+        with _sdk_errors():
             self._store.delete_tokens()
-        except _native.StoreError as e:
-            raise _raise(e) from None
 
     def find_token_by_id(self, id: str) -> Any:  # noqa: A002 - the SDK's parameter name
         """The token with this id, as a new ``OAuthToken``.
@@ -243,21 +237,21 @@ class SecretsManagerTokenStore(TokenStore):
             TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
                 the store failed.
         """
-        try:
+        with _sdk_errors():
             stored = self._store.find_token_by_id(id)
-        except _native.StoreError as e:
-            raise _raise(e) from None
         if stored is None:
             raise self._not_found(id)
         return _new_token(stored)
 
     def calls(self) -> Dict[str, int]:
         """The AWS calls this process's store has made, by operation (for budgets and benchmarks)."""
-        return self._store.calls()
+        with _sdk_errors():
+            return self._store.calls()
 
     def reset_calls(self) -> None:
         """Sets the call counts back to zero."""
-        self._store.reset_calls()
+        with _sdk_errors():
+            self._store.reset_calls()
 
     def _not_found(self, id: str) -> TokenStoreError:  # noqa: A002
         return TokenStoreError(
