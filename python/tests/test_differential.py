@@ -28,6 +28,13 @@ FIELDS = ("client_id", "client_secret", "grant_token", "refresh_token", "access_
 USERS = ["alice@example.com:7001", "bob@example.com:7001", "carol@example.com:7002"]
 CLIENTS = [("1000.C1", "secret-1"), ("1000.C2", "secret-2")]
 
+# FileStore's messages, and the kind our store gives the same failure.
+KIND_OF = {
+    "Exception in FileStore : Given Id not found": "NotFound",  # delete_token
+    "Exception in getTokenById - FileStore : Given ID is invalid": "NotFound",  # find_token_by_id
+    "Exception in FileStore : Given user authentication details not found.": "InvalidToken",  # save_token
+}
+
 # One operation: a tag and the choices it needs (indexes are taken modulo what exists when it runs).
 idx = st.integers(min_value=0, max_value=50)
 maybe_user = st.one_of(st.none(), st.sampled_from(USERS))
@@ -84,6 +91,7 @@ class Run:
     def __init__(self, ours: SecretsManagerTokenStore, theirs: FileStore) -> None:
         self.ours, self.theirs, self.ids = ours, theirs, Ids()
         self.counter = itertools.count(1)
+        self.errors = 0
         self.issued: Dict[str, List[Tuple[str, str]]] = {"grant": [], "refresh": [], "access": []}
 
     def fresh(self, kind: str, client: str) -> str:
@@ -104,8 +112,10 @@ class Run:
                 results.append(None)
                 errors.append(e)
         assert (errors[0] is None) == (errors[1] is None), f"{op}: FileStore {errors[0]!r} vs ours {errors[1]!r}"
+        self.errors += errors[0] is not None
         if errors[0] is not None:
             assert errors[0].code == errors[1].code == "TOKEN_STORE", (errors[0].code, errors[1].code)
+            assert errors[1].kind == KIND_OF[errors[0].error_message], (op, errors[0], errors[1])
         return results[0], results[1], args[0], args[1]
 
     def same_token(self, op: str, file_token: Any, our_token: Any) -> None:
@@ -121,7 +131,8 @@ class Run:
     def pick(self, n: int, absent: bool) -> Tuple[str, str]:
         pairs = self.stored_ids()
         if absent or not pairs:
-            return ("424242", "u424242absent")
+            k = next(self.counter)  # an id neither store has ever given
+            return (str(424242 + k), f"uabsent{k}")
         return pairs[n % len(pairs)]
 
     def step(self, op: Tuple[Any, ...]) -> None:
@@ -252,12 +263,14 @@ def test_the_sdk_flows_operations_in_order_match_too(tmp_path, endpoint, keys, p
         ("sign_in", USERS[1], 1, "grant+refresh", True),
         ("find", "user", 0), ("find", "grant", 0), ("find", "refresh", 0), ("find", "access", 0),
         ("find", "unknown_refresh", 0), ("find", "client_only_access", 0), ("find", "nothing", 0),
-        ("update_by_user", 0, True), ("update_by_user", 2, True), ("update_by_id", 1, False, True),
-        ("update_by_id", 0, True, True), ("find_by_id", 0, False), ("find_by_id", 0, True),
+        ("update_by_user", 0, True), ("update_by_user", 2, False), ("update_by_user", 2, True),
+        ("update_by_id", 1, False, True), ("update_by_id", 0, True, False), ("update_by_id", 0, True, True),
+        ("find_by_id", 0, False), ("find_by_id", 0, True),
         ("delete", 1, False), ("delete", 1, True), ("get_tokens",),
     ]:
         run.step(op)
     assert len(run.ids.pairs()) >= 4, "the sequence stored tokens in both"
+    assert run.errors >= 4, "and met the errors of both (absent ids, nothing to authenticate with)"
     for op in [("delete_tokens",), ("get_tokens",), ("find_by_id", 0, False), ("delete", 0, False)]:
         run.step(op)
     assert ours.get_tokens() == [] and theirs.get_tokens() == []
