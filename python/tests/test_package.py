@@ -75,3 +75,20 @@ def test_initializer_takes_the_store(make_store):
     assert Initializer.get_initializer().store is store
     assert token.get_id() is not None
     assert store.find_token_by_id(token.get_id()).get_access_token() == "access-only"
+
+
+def test_type_checkers_see_the_packages_types(tmp_path):
+    # py.typed and the stubs reach a type checker: a wrong argument type is an error, the package
+    # itself checks under --strict.
+    use = tmp_path / "use.py"
+    use.write_text(
+        "from zoho_token_store import SecretsManagerTokenStore\n"
+        "store = SecretsManagerTokenStore(prefix=1)\n"
+        "reveal_type(store.prefix)\n"
+    )
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    checked = subprocess.run(mypy + [str(use)], capture_output=True, text=True, cwd=tmp_path)
+    assert 'Argument "prefix" to "SecretsManagerTokenStore" has incompatible type "int"' in checked.stdout
+    assert 'Revealed type is "builtins.str"' in checked.stdout or 'Revealed type is "str"' in checked.stdout
+    package = subprocess.run(mypy + ["-p", "zoho_token_store"], capture_output=True, text=True, cwd=tmp_path)
+    assert package.returncode == 0, package.stdout

@@ -15,10 +15,15 @@ from typing import Any, Dict, Iterator, List, Optional
 from . import _native
 
 try:  # The SDK is optional: with it, the store is one of its TokenStores and speaks its classes.
-    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-    from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
-    from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
-    from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+    # The SDK ships no type information: its classes are `Any` to a type checker.
+    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken  # type: ignore[import-untyped]
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import (  # type: ignore[import-untyped]
+        TokenStore,
+    )
+    from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import (  # type: ignore[import-untyped]
+        SDKException,
+    )
+    from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature  # type: ignore[import-untyped]
 
     HAS_SDK = True
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
@@ -55,7 +60,7 @@ _TEXT_FIELDS = (
 )
 
 
-class TokenStoreError(SDKException):
+class TokenStoreError(SDKException):  # type: ignore[misc]
     """A store operation failed. An ``SDKException`` with code ``TOKEN_STORE``, as the SDK's own stores
     raise, whose message says what failed and how to fix it (never a secret).
 
@@ -98,9 +103,9 @@ def _fill(token: Any, stored: Dict[str, Optional[str]]) -> Any:
         value = stored.get(name)
         if value is not None and getattr(token, "get_" + name)() is None:
             getattr(token, "set_" + name)(value)
-    name = stored.get("user_name")
-    if name is not None and token.get_user_signature() is None:
-        token.set_user_signature(UserSignature(name))
+    user = stored.get("user_name")
+    if user is not None and token.get_user_signature() is None:
+        token.set_user_signature(UserSignature(user))
     return token
 
 
@@ -114,7 +119,7 @@ def _new_token(stored: Dict[str, Optional[str]]) -> Any:
     return _fill(token, stored)
 
 
-class SecretsManagerTokenStore(TokenStore):
+class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
     """Zoho OAuth tokens, each encrypted in the app and kept as one AWS Secrets Manager secret.
 
     Args:

@@ -4,7 +4,7 @@ constructors, getters and setters, so code written against the SDK runs unchange
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 
 class SDKException(Exception):
@@ -14,7 +14,7 @@ class SDKException(Exception):
         self,
         code: Optional[str] = None,
         message: Optional[str] = None,
-        details: Optional[dict] = None,
+        details: Optional[Dict[str, Any]] = None,
         cause: Optional[BaseException] = None,
     ) -> None:
         self.code = code
@@ -151,7 +151,7 @@ class TokenStore(ABC):
     def delete_token(self, id: str) -> None: ...  # noqa: A002
 
     @abstractmethod
-    def get_tokens(self) -> list: ...
+    def get_tokens(self) -> List[Any]: ...
 
     @abstractmethod
     def delete_tokens(self) -> None: ...
