@@ -161,6 +161,22 @@ def file_store_comparison(endpoint: str, n: int = 1000) -> None:
                     timed(by_user, "id", lambda: store.find_token_by_id(id_of(i)))
             print(f"| {name} | {statistics.median(by_user['user']) / 1000:.2f} | {p99(by_user['user']) / 1000:.2f} | "
                   f"{statistics.median(by_user['id']) / 1000:.2f} | {p99(by_user['id']) / 1000:.2f} |")
+        # FileStore reads its whole file on every call, so its cost grows with N; ours does not.
+        with open(path, "a", newline="") as f:
+            writer = csv.writer(f)
+            for i in range(n, 10 * n):
+                writer.writerow([str(i + 1), f"user{i}@example.com:1", CLIENT, f"secret-{i}", f"refresh-{i}",
+                                 f"access-{i}", "", "1900000000000", "https://app.example.com/cb",
+                                 "https://www.zohoapis.com"])
+        samples: Dict[str, List[float]] = {}
+        for k in range(100):
+            i = (k * 373) % (10 * n)
+            timed(samples, "user",
+                  lambda: file_store.find_token(OAuthToken(user_signature=UserSignature(f"user{i}@example.com:1"))))
+            timed(samples, "id", lambda: file_store.find_token_by_id(str(i + 1)))
+        print(f"| FileStore (local file), N = {10 * n:,} | {statistics.median(samples['user']) / 1000:.2f} | "
+              f"{p99(samples['user']) / 1000:.2f} | {statistics.median(samples['id']) / 1000:.2f} | "
+              f"{p99(samples['id']) / 1000:.2f} |")
     ours.delete_tokens()
 
 

@@ -29,6 +29,13 @@ create_exception!(
     "A store operation failed: args are (kind, message, retryable)."
 );
 
+/// How long one attempt of an AWS call may take before it is abandoned (and retried, if attempts are
+/// left).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an AWS call may take in all, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many tokens the read cache holds when a TTL is given.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -105,7 +112,14 @@ impl Store {
 }
 
 async fn build(config: &Config) -> zoho_token_store::Result<SecretsManagerStore> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    // The SDK sets no read timeout by default, so a connection that stops answering would block the
+    // calling thread (and the request the app is serving) for good.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(url) = &config.endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -103,3 +103,13 @@ def test_nothing_secret_in_reprs(make_store):
     assert store.prefix in repr(store)
     for secret in SECRETS:
         assert secret not in repr(store)
+
+
+def test_a_service_that_stops_answering_times_out_instead_of_hanging(make_store, throttling_aws):
+    # The endpoint holds every answer (30 s, unless released, which this test never does); the store
+    # gives up on the attempt after 10 s.
+    store = make_store(endpoint_url=throttling_aws(hold=True))
+    with pytest.raises(SDKException) as raised:
+        store.find_token_by_id("t1")
+    assert raised.value.kind == "Backend" and raised.value.retryable
+    assert "did not answer in time" in str(raised.value), raised.value
