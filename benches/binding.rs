@@ -19,7 +19,12 @@ fn var(name: &str) -> String {
 }
 
 async fn build(lag: Option<Duration>, cached: bool) -> SecretsManagerStore {
-    let config = aws_config::load_from_env().await;
+    // The timeouts the Python store sets (python/src/lib.rs), so the two differ by the binding only.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(30))
+        .build();
+    let config = aws_config::from_env().timeout_config(timeouts).load().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let mut builder = SecretsManagerStore::builder(client, Keyring::from_env().unwrap())
         .prefix(var("ZOHO_TOKEN_STORE_PREFIX"));

@@ -31,7 +31,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zoho_token_store import SecretsManagerTokenStore
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUNDS = 6
+ROUNDS = 10
 ITERATIONS = 40  # per operation per round
 CLIENT = "1000.BENCHCLIENT"
 
