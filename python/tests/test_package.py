@@ -20,6 +20,10 @@ def test_the_version_is_the_crates():
     crate = re.search(r'^version = "([^"]+)"', cargo, re.M).group(1)
     binding = re.search(r'^version = "([^"]+)"', (ROOT / "python" / "Cargo.toml").read_text(), re.M).group(1)
     assert zoho_token_store.__version__ == crate == binding
+    # What pip installed: the distribution `zoho-token-store`, at that version.
+    from importlib.metadata import version
+
+    assert version("zoho-token-store") == crate
 
 
 def test_it_is_typed_and_one_of_the_sdks_token_stores():
