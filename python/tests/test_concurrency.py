@@ -55,6 +55,9 @@ def test_sixteen_threads_saving_and_finding_at_once_share_one_store(make_store):
         assert t.get_refresh_token() in tags, "the last write is one of that user's own"
 
 
+# Python 3.12+ warns that forking a process with threads (the runtime's) may deadlock the child: the
+# child never uses the parent's runtime or AWS client (it makes its own), which is what this tests.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_a_forked_child_uses_the_parents_store_and_the_parent_goes_on(make_store):
     store = make_store()
     store.save_token(token(USERS[0], "parent"))  # the runtime and its connections now exist
