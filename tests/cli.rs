@@ -886,9 +886,8 @@ async fn rebind_keyring_needs_a_keyring_secret_and_leaves_a_bound_one_alone() {
         .await
         .unwrap();
     let with_keyring = |args: &[&str]| {
-        let mut cmd = env.cmd();
-        cmd.args(["--keyring-secret", &keyring, "--kms-key-id", &kms_key])
-            .args(args);
+        let mut cmd = env.keyring_cmd(&keyring, &kms_key);
+        cmd.args(args);
         cmd
     };
     with_keyring(&["rebind-keyring"])
@@ -909,10 +908,8 @@ async fn init_keyring_creates_a_keyring_secret_once_that_the_other_commands_read
     let keyring = format!("{}-keyring", env.prefix.trim_end_matches('/'));
     let kms_key = common::kms_key().await;
     let with_keyring = |args: &[&str]| {
-        let mut cmd = env.cmd();
-        cmd.env_remove("ZOHO_TOKEN_STORE_KEYS")
-            .args(["--keyring-secret", &keyring, "--kms-key-id", &kms_key])
-            .args(args);
+        let mut cmd = env.keyring_cmd(&keyring, &kms_key);
+        cmd.args(args);
         cmd
     };
     with_keyring(&["init-keyring", "--key-id", "k7"])

@@ -43,6 +43,19 @@ impl Env {
         cmd
     }
 
+    /// The command on this store with its keys in the keyring secret `keyring`, wrapped by `kms_key`
+    /// (ZOHO_TOKEN_STORE_KEYS unset, so nothing else could serve them).
+    pub fn keyring_cmd(&self, keyring: &str, kms_key: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env_remove("ZOHO_TOKEN_STORE_KEYS").args([
+            "--keyring-secret",
+            keyring,
+            "--kms-key-id",
+            kms_key,
+        ]);
+        cmd
+    }
+
     pub fn file(&self, name: &str, contents: &str) -> std::path::PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
