@@ -173,8 +173,9 @@ impl OAuthToken {
         clear(&mut self.source_id, |s| s.is_empty());
     }
 
-    /// Fills every field the caller left empty from `stored`; the caller's own values win.
-    pub(crate) fn fill_from(&mut self, stored: &OAuthToken) {
+    /// Fills every field left empty from `stored`; this token's own values win. What
+    /// [`TokenStore::find_token`](crate::TokenStore::find_token) does with what the caller passed.
+    pub fn fill_from(&mut self, stored: &OAuthToken) {
         fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
             if mine.is_none() {
                 mine.clone_from(theirs);

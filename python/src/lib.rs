@@ -6,6 +6,7 @@
 //! into the SDK's `OAuthToken` objects and applies the SDK's calling conventions.
 
 mod convert;
+mod refresh;
 mod runtime;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,8 @@ struct Config {
     region: Option<String>,
     cache_ttl: Option<Duration>,
     recovery_window: RecoveryWindow,
+    /// Refresh a found token that expires within this, once across the fleet (see `refresh.rs`).
+    refresh_ahead: Option<Duration>,
 }
 
 /// The Rust store this process uses: built in the process that uses it, because after `fork` the
@@ -68,6 +71,7 @@ struct Config {
 struct Live {
     pid: u32,
     store: Arc<SecretsManagerStore>,
+    refresher: Option<Arc<refresh::Refresher>>,
 }
 
 /// A token store in AWS Secrets Manager (the Python package's `SecretsManagerTokenStore` wraps it).
@@ -78,19 +82,26 @@ struct Store {
 }
 
 impl Store {
-    /// This process's store, built on first use in each process.
-    fn store(&self) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+    /// This process's store (and refresher), built on first use in each process.
+    fn live(
+        &self,
+    ) -> zoho_token_store::Result<(Arc<SecretsManagerStore>, Option<Arc<refresh::Refresher>>)> {
         let pid = std::process::id();
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(live) = live.as_ref().filter(|live| live.pid == pid) {
-            return Ok(live.store.clone());
+            return Ok((live.store.clone(), live.refresher.clone()));
         }
         let store = Arc::new(runtime::get()?.block_on(build(&self.config))?);
+        let refresher = self
+            .config
+            .refresh_ahead
+            .map(|margin| Arc::new(refresh::Refresher::new(store.clone(), margin)));
         *live = Some(Live {
             pid,
             store: store.clone(),
+            refresher: refresher.clone(),
         });
-        Ok(store)
+        Ok((store, refresher))
     }
 
     /// Runs one store operation with the GIL released, on this process's runtime.
@@ -103,9 +114,22 @@ impl Store {
         F: Future<Output = zoho_token_store::Result<T>>,
         T: Send,
     {
+        self.run_fresh(py, |store, _| op(store))
+    }
+
+    /// As [`Store::run`], with the refresher too (None unless `refresh_ahead_seconds` was given).
+    fn run_fresh<T, F>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(Arc<SecretsManagerStore>, Option<Arc<refresh::Refresher>>) -> F + Send,
+    ) -> PyResult<T>
+    where
+        F: Future<Output = zoho_token_store::Result<T>>,
+        T: Send,
+    {
         py.detach(|| {
-            let store = self.store()?;
-            runtime::get()?.block_on(op(store))
+            let (store, refresher) = self.live()?;
+            runtime::get()?.block_on(op(store, refresher))
         })
         .map_err(raise)
     }
@@ -173,7 +197,8 @@ impl Store {
     #[new]
     #[pyo3(signature = (
         prefix, keys=None, keyring_secret=None, kms_key_id=None, endpoint_url=None, region=None,
-        cache_ttl_seconds=None, recovery_window_days=7, allow_unbound_keyring=false
+        cache_ttl_seconds=None, recovery_window_days=7, allow_unbound_keyring=false,
+        refresh_ahead_seconds=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -187,6 +212,7 @@ impl Store {
         cache_ttl_seconds: Option<f64>,
         recovery_window_days: u32,
         allow_unbound_keyring: bool,
+        refresh_ahead_seconds: Option<f64>,
     ) -> PyResult<Self> {
         if keys.is_some() && keyring_secret.is_some() {
             return Err(config_error(
@@ -219,6 +245,19 @@ impl Store {
                 ));
             }
         };
+        let refresh_ahead = match refresh_ahead_seconds {
+            None => None,
+            Some(s) if s.is_finite() && s > refresh::SDK_MARGIN.as_secs_f64() => {
+                Some(Duration::from_secs_f64(s))
+            }
+            Some(_) => {
+                return Err(config_error(format!(
+                    "refresh_ahead_seconds must be more than the {} s before expiry at which the SDK \
+                     refreshes by itself (60 is a good value), or None",
+                    refresh::SDK_MARGIN.as_secs()
+                )));
+            }
+        };
         let recovery_window = match recovery_window_days {
             0 => RecoveryWindow::Immediate,
             days => RecoveryWindow::Days(u8::try_from(days).map_err(|_| {
@@ -236,11 +275,12 @@ impl Store {
                 region,
                 cache_ttl,
                 recovery_window,
+                refresh_ahead,
             },
             live: Mutex::new(None),
         };
         // Build now, so a bad prefix, window or ZOHO_TOKEN_STORE_KEYS fails here, not on first use.
-        py.detach(|| store.store().map(drop)).map_err(raise)?;
+        py.detach(|| store.live().map(drop)).map_err(raise)?;
         Ok(store)
     }
 
@@ -251,14 +291,30 @@ impl Store {
     }
 
     /// The token matching `token` (a dict of the SDK's fields) as stored, with the caller's own values
-    /// winning; None when nothing matches.
+    /// winning; None when nothing matches. With `accounts_url` (the SDK environment's) and
+    /// `refresh_ahead_seconds`, a token about to expire is refreshed first (see `refresh.rs`).
+    #[pyo3(signature = (token, accounts_url=None))]
     fn find_token<'py>(
         &self,
         py: Python<'py>,
         token: &Bound<'py, PyDict>,
+        accounts_url: Option<String>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let query = token_from(token)?;
-        let found = self.run(py, |store| async move { store.find_token(&query).await })?;
+        let found = self.run_fresh(py, |store, refresher| async move {
+            let Some(found) = store.find_token(&query).await? else {
+                return Ok(None);
+            };
+            Ok(match (refresher, accounts_url) {
+                (Some(refresher), Some(url)) => refresher.freshen(found, &url).await.map(|fresh| {
+                    // The caller's own values still win, as find_token promises.
+                    let mut answer = query.clone();
+                    answer.fill_from(&fresh);
+                    answer
+                }),
+                _ => Some(found),
+            })
+        })?;
         found.map(|t| to_py(py, &t)).transpose()
     }
 
@@ -292,13 +348,21 @@ impl Store {
         self.run(py, |store| async move { store.delete_tokens().await })
     }
 
-    /// The token with this id, or None.
+    /// The token with this id, or None; refreshed first as in `find_token`.
+    #[pyo3(signature = (id, accounts_url=None))]
     fn find_token_by_id<'py>(
         &self,
         py: Python<'py>,
         id: String,
+        accounts_url: Option<String>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let found = self.run(py, |store| async move { store.find_token_by_id(&id).await })?;
+        let found = self.run_fresh(py, |store, refresher| async move {
+            let found = store.find_token_by_id(&id).await?;
+            Ok(match (found, refresher, accounts_url) {
+                (Some(found), Some(refresher), Some(url)) => refresher.freshen(found, &url).await,
+                (found, _, _) => found,
+            })
+        })?;
         found.map(|t| to_py(py, &t)).transpose()
     }
 

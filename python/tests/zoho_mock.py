@@ -16,7 +16,10 @@ class ZohoMock:
     def __init__(self, email: str = "alice@example.com", org: str = "7001") -> None:
         self.email = email
         self.org = org
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        # When set, refresh answers wait until this many refresh requests have arrived (30 s at most,
+        # then the answer says so): every caller has then found the old token before any gets a new one.
+        self.hold_refreshes_until = 0
         self.exchanges: List[str] = []  # grant codes exchanged
         self.refreshes: List[str] = []  # refresh tokens used
         self.crm_calls: List[Tuple[str, str]] = []  # (path, access token) of every CRM call
@@ -73,6 +76,9 @@ class ZohoMock:
                         "api_domain": self.url, "token_type": "Bearer"}
             if form.get("grant_type") == "refresh_token":
                 self.refreshes.append(form.get("refresh_token", ""))
+                self.lock.notify_all()
+                if not self.lock.wait_for(lambda: len(self.refreshes) >= self.hold_refreshes_until, 30):
+                    return {"error": "held for 30 s: fewer refreshes came than the test expected"}
                 return {"access_token": access, "expires_in": 3600, "api_domain": self.url, "token_type": "Bearer"}
         return {"error": "unsupported_grant_type"}
 

@@ -139,6 +139,11 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
             to delete at once.
         allow_unbound_keyring: read a KMS keyring written before keyrings were bound to their secret's
             name, during the upgrade (``zoho-token-store rebind-keyring``).
+        refresh_ahead_seconds: hand the SDK tokens with at least this long to live (60 is a good value;
+            more than the SDK's own 5 s): a found token closer to expiry is refreshed first, at the
+            accounts server of the SDK's environment, by one process of the fleet while the others
+            wait for it (a lease in Secrets Manager). None leaves refreshing to the SDK, which does it
+            in every process that finds the token expiring.
 
     AWS credentials come from the standard chain, as for the AWS CLI and boto3.
 
@@ -157,7 +162,9 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         cache_ttl_seconds: Optional[float] = None,
         recovery_window_days: int = 7,
         allow_unbound_keyring: bool = False,
+        refresh_ahead_seconds: Optional[float] = None,
     ) -> None:
+        self._refresh_ahead = refresh_ahead_seconds is not None
         with _sdk_errors():
             self._store = _native.Store(
                 prefix,
@@ -169,6 +176,7 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
                 cache_ttl_seconds=cache_ttl_seconds,
                 recovery_window_days=recovery_window_days,
                 allow_unbound_keyring=allow_unbound_keyring,
+                refresh_ahead_seconds=refresh_ahead_seconds,
             )
 
     @property
@@ -187,7 +195,7 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         if not isinstance(token, OAuthToken):
             return token
         with _sdk_errors():
-            stored = self._store.find_token(_to_dict(token))
+            stored = self._store.find_token(_to_dict(token), self._accounts_url())
         return None if stored is None else _fill(token, stored)
 
     def save_token(self, token: Any) -> None:
@@ -243,7 +251,7 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
                 the store failed.
         """
         with _sdk_errors():
-            stored = self._store.find_token_by_id(id)
+            stored = self._store.find_token_by_id(id, self._accounts_url())
         if stored is None:
             raise self._not_found(id)
         return _new_token(stored)
@@ -257,6 +265,17 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         """Sets the call counts back to zero."""
         with _sdk_errors():
             self._store.reset_calls()
+
+    def _accounts_url(self) -> Optional[str]:
+        """Where the SDK refreshes (its environment's accounts URL), when refreshing ahead."""
+        if not (self._refresh_ahead and HAS_SDK):
+            return None
+        from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer  # type: ignore[import-untyped]
+
+        initializer = Initializer.get_initializer()
+        environment = getattr(initializer, "environment", None)
+        url = getattr(environment, "accounts_url", None)
+        return url if isinstance(url, str) else None
 
     def _not_found(self, id: str) -> TokenStoreError:  # noqa: A002
         return TokenStoreError(

@@ -1,0 +1,107 @@
+//! Refresh ahead, once across the fleet: what keeps many processes of a Python app from refreshing the
+//! same token at once.
+//!
+//! The Zoho Python SDK refreshes in every process on its own: each process whose token has less than
+//! 5 s left calls Zoho, so N workers at the moment of expiry make N refreshes (and Zoho allows 10 access
+//! tokens per refresh token per 10 minutes). With `refresh_ahead_seconds`, the store hands the SDK a
+//! token that is not about to expire: a found token that expires within that margin is refreshed first
+//! through the crate's `TokenManager`, under its lease in Secrets Manager, so one process refreshes and
+//! the others wait and read its result. The SDK then sees a fresh token and never refreshes by itself.
+//!
+//! Best effort: if the refresh fails (Zoho down, a revoked token), the stored token is returned as it
+//! is and the SDK's own flow goes on as without this (and reports the failure its own way).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use zoho_token_store::{
+    AccountsClient, Error, OAuthToken, SecretsManagerStore, TokenManager, TokenStore,
+};
+
+/// How close to expiry the SDK refreshes by itself (`OAuthToken.get_token`): refreshing ahead must start
+/// before that.
+pub(crate) const SDK_MARGIN: Duration = Duration::from_secs(5);
+
+/// How long a process waits for another's refresh before handing the SDK the stored token.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// The SDK's accounts URL ends with the token endpoint; the crate's client takes the server.
+const TOKEN_PATH: &str = "/oauth/v2/token";
+
+/// This process's token managers, one per accounts server.
+pub(crate) struct Refresher {
+    store: Arc<SecretsManagerStore>,
+    margin: Duration,
+    managers: Mutex<HashMap<String, TokenManager>>,
+}
+
+impl Refresher {
+    pub(crate) fn new(store: Arc<SecretsManagerStore>, margin: Duration) -> Self {
+        Self {
+            store,
+            margin,
+            managers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn manager(&self, accounts_url: &str) -> zoho_token_store::Result<TokenManager> {
+        let base = accounts_url
+            .trim_end_matches('/')
+            .trim_end_matches(TOKEN_PATH)
+            .to_owned();
+        let mut managers = self.managers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(manager) = managers.get(&base) {
+            return Ok(manager.clone());
+        }
+        let store: Arc<dyn TokenStore> = self.store.clone();
+        let manager = TokenManager::builder(store, AccountsClient::with_base_url(&base))
+            .coordinator(self.store.clone())
+            .refresh_margin(self.margin)
+            .wait_timeout(WAIT)
+            // The SDK names the user itself when it saves a new token; refreshes keep the name.
+            .without_user_discovery()
+            .build()?;
+        managers.insert(base, manager.clone());
+        Ok(manager)
+    }
+
+    /// `found` as it is when it is not about to expire (or cannot be refreshed); else refreshed, once
+    /// across the fleet. None when the token was deleted meanwhile.
+    pub(crate) async fn freshen(
+        &self,
+        found: OAuthToken,
+        accounts_url: &str,
+    ) -> Option<OAuthToken> {
+        let (Some(id), Some(_), Some(expires_at)) =
+            (&found.id, &found.refresh_token, found.expires_at_ms)
+        else {
+            return Some(found);
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        if expires_at.saturating_sub(now) > u64::try_from(self.margin.as_millis()).unwrap_or(0) {
+            return Some(found);
+        }
+        let manager = match self.manager(accounts_url) {
+            Ok(manager) => manager,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot refresh ahead; the SDK will refresh");
+                return Some(found);
+            }
+        };
+        match manager
+            .token(&OAuthToken::default().with_id(id.clone()))
+            .await
+        {
+            Ok(fresh) => Some(fresh),
+            Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
+            Err(Error::TokenDeleted { .. }) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing ahead failed; the SDK will refresh");
+                Some(found)
+            }
+        }
+    }
+}

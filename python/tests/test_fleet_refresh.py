@@ -1,0 +1,99 @@
+"""A fleet of SDK processes meeting an expiring token: with `refresh_ahead_seconds` the token is refreshed
+once for all of them; without it, every process that finds it expiring refreshes it (the SDK's own
+flow), which this test shows too, so the difference is not luck."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
+PROCESSES = 6
+REFRESH = "refresh-fleet"
+
+
+def stored_token(store, expires_in_ms: int) -> OAuthToken:
+    token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token=REFRESH,
+                       access_token="access-old", user_signature=UserSignature("fleet@example.com:7001"),
+                       redirect_url="https://app.example.com/callback")
+    token.set_expires_in(str(int(time.time() * 1000) + expires_in_ms))
+    store.save_token(token)
+    return token
+
+
+def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path) -> None:
+    """Starts the processes, lets them all go at once, and waits for each to make one CRM call."""
+    script = textwrap.dedent(f"""
+        import sys
+        from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+        from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+        from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+        from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
+        from zoho_token_store import SecretsManagerTokenStore
+
+        store = SecretsManagerTokenStore(prefix={prefix!r}, keys={keys!r}, refresh_ahead_seconds={refresh_ahead!r})
+        # As a worker starts: client credentials and the refresh token from its configuration.
+        token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token={REFRESH!r},
+                           redirect_url="https://app.example.com/callback")
+        environment = DataCenter.Environment({zoho.url!r}, {zoho.accounts_url!r}, {zoho.url!r})
+        print("ready", flush=True)
+        sys.stdin.readline()
+        Initializer.initialize(environment=environment, token=token, store=store, resource_path={str(tmp_path)!r})
+        assert OrgOperations().get_organization().get_status_code() == 200
+    """)
+    workers = [subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=dict(os.environ), cwd=tmp_path)
+               for _ in range(PROCESSES)]
+    for worker in workers:
+        assert worker.stdout.readline().strip() == "ready", worker.stderr.read()
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    for worker in workers:
+        _, err = worker.communicate()
+        assert worker.returncode == 0, err
+
+
+def test_with_refresh_ahead_a_fleet_refreshes_an_expiring_token_once(zoho, make_store, prefix, keys, tmp_path):
+    store = make_store()
+    # 20 s left: more than the SDK's 5 s (it would not refresh), less than the 60 s asked for.
+    saved = stored_token(store, 20_000)
+    run_fleet(zoho, prefix, keys, 60, tmp_path)
+
+    assert zoho.refreshes == [REFRESH], "one refresh for the whole fleet"
+    fresh = store.find_token_by_id(saved.get_id())
+    assert fresh.get_access_token() not in (None, "access-old")
+    assert int(fresh.get_expires_in()) > time.time() * 1000 + 3_000_000
+    used = [token for path, token in zoho.crm_calls if path == "/crm/v8/org"]
+    assert used == [fresh.get_access_token()] * PROCESSES, "every process used the one fresh token"
+    assert len(store.get_tokens()) == 1
+
+
+def test_without_it_every_process_that_finds_the_token_expiring_refreshes(zoho, make_store, prefix, keys,
+                                                                         tmp_path):
+    store = make_store()
+    stored_token(store, -1_000)  # expired: the SDK refreshes in every process that finds it so
+    zoho.hold_refreshes_until = PROCESSES  # no process gets its answer before all have asked
+    run_fleet(zoho, prefix, keys, None, tmp_path)
+    assert zoho.refreshes == [REFRESH] * PROCESSES
+
+
+def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(make_store, zoho):
+    """Zoho refusing the refresh (here: unreachable) is no store error; the token comes back as stored."""
+    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
+    store = make_store(refresh_ahead_seconds=60)
+    saved = stored_token(store, 20_000)
+    # An environment whose accounts server does not answer; initialize only to set it.
+    environment = DataCenter.Environment(zoho.url, "http://127.0.0.1:9/oauth/v2/token", zoho.url)
+    Initializer.initialize(environment=environment, token=OAuthToken(access_token="x", find_user=False),
+                           store=make_store())
+    found = store.find_token_by_id(saved.get_id())
+    assert found.get_access_token() == "access-old"
+    assert zoho.refreshes == []
