@@ -387,6 +387,9 @@ impl Store {
 /// The module `zoho_token_store._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The store's `tracing` events (never a secret) go to Python `logging`, under `zoho_token_store.*`
+    // logger names. A logger set already (the module imported twice) is kept.
+    let _ = pyo3_log::try_init();
     m.add_class::<Store>()?;
     m.add("StoreError", m.py().get_type::<StoreError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -26,6 +26,9 @@ pub(crate) const SDK_MARGIN: Duration = Duration::from_secs(5);
 /// How long a process waits for another's refresh before handing the SDK the stored token.
 const WAIT: Duration = Duration::from_secs(15);
 
+/// The Python logger these warnings go to.
+const LOG_TARGET: &str = "zoho_token_store.refresh";
+
 /// The SDK's accounts URL ends with the token endpoint; the crate's client takes the server.
 const TOKEN_PATH: &str = "/oauth/v2/token";
 
@@ -87,7 +90,7 @@ impl Refresher {
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot refresh ahead; the SDK will refresh");
+                tracing::warn!(target: LOG_TARGET, error = %e, "cannot refresh ahead; the SDK will refresh");
                 return Some(found);
             }
         };
@@ -99,7 +102,7 @@ impl Refresher {
             Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
             Err(Error::TokenDeleted { .. }) => None,
             Err(e) => {
-                tracing::warn!(error = %e, "refreshing ahead failed; the SDK will refresh");
+                tracing::warn!(target: LOG_TARGET, error = %e, "refreshing ahead failed; the SDK will refresh");
                 Some(found)
             }
         }

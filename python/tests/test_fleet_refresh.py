@@ -83,8 +83,9 @@ def test_without_it_every_process_that_finds_the_token_expiring_refreshes(zoho, 
     assert zoho.refreshes == [REFRESH] * PROCESSES
 
 
-def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(make_store, zoho):
-    """Zoho refusing the refresh (here: unreachable) is no store error; the token comes back as stored."""
+def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(make_store, zoho, caplog):
+    """Zoho refusing the refresh (here: unreachable) is no store error; the token comes back as stored,
+    and Python's logging says why."""
     from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
     from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
@@ -97,3 +98,9 @@ def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(
     found = store.find_token_by_id(saved.get_id())
     assert found.get_access_token() == "access-old"
     assert zoho.refreshes == []
+    [warning] = [r for r in caplog.records if r.name == "zoho_token_store.refresh"]
+    assert warning.levelname == "WARNING" and "refreshing ahead failed" in warning.getMessage()
+    assert "cannot reach Zoho" in warning.getMessage(), warning.getMessage()
+    for record in caplog.records:
+        for secret in ("access-old", "client-secret", REFRESH):
+            assert secret not in record.getMessage()
