@@ -1,9 +1,10 @@
 //! The Python binding's native half, `zoho_token_store._native`: one `Store` class over
 //! [`SecretsManagerStore`], token conversions, errors, and the process's Tokio runtime.
 //!
-//! Every rule of the store lives in the Rust crate; this file only converts. Tokens cross as dicts of
-//! strings (the SDK's own field names, `expires_in` as epoch milliseconds); the Python package turns them
-//! into the SDK's `OAuthToken` objects and applies the SDK's calling conventions.
+//! Every rule of the store lives in the Rust crate; this crate converts and wires (`refresh.rs` puts the
+//! crate's `TokenManager` in front of lookups when asked). Tokens cross as dicts of strings (the SDK's
+//! own field names, `expires_in` as epoch milliseconds); the Python package turns them into the SDK's
+//! `OAuthToken` objects and applies the SDK's calling conventions.
 
 mod convert;
 mod refresh;
