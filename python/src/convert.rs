@@ -7,14 +7,16 @@ use zoho_token_store::{Error, OAuthToken};
 
 use crate::raise;
 
+/// A field of the dict; None when absent or None.
+fn field<'py>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(dict.get_item(key)?.filter(|value| !value.is_none()))
+}
+
 /// A string field of the dict; None when absent, None or empty.
 fn text(dict: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<String>> {
-    let Some(value) = dict.get_item(key)? else {
+    let Some(value) = field(dict, key)? else {
         return Ok(None);
     };
-    if value.is_none() {
-        return Ok(None);
-    }
     let text: String = value.extract().map_err(|_| {
         raise(Error::InvalidToken {
             reason: format!(
@@ -31,12 +33,9 @@ fn text(dict: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<String>> {
 
 /// The SDK's `expires_in`: epoch milliseconds, as a string of digits (an int is taken too).
 fn expiry(dict: &Bound<'_, PyDict>) -> PyResult<Option<u64>> {
-    let Some(value) = dict.get_item("expires_in")? else {
+    let Some(value) = field(dict, "expires_in")? else {
         return Ok(None);
     };
-    if value.is_none() {
-        return Ok(None);
-    }
     let bad = || {
         raise(Error::InvalidToken {
             reason:

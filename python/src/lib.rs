@@ -307,12 +307,16 @@ impl Store {
                 return Ok(None);
             };
             Ok(match (refresher, accounts_url) {
-                (Some(refresher), Some(url)) => refresher.freshen(found, &url).await.map(|fresh| {
-                    // The caller's own values still win, as find_token promises.
-                    let mut answer = query.clone();
-                    answer.fill_from(&fresh);
-                    answer
-                }),
+                // Only a token whose access token comes from the store can be helped by refreshing:
+                // the caller's own access token wins the answer anyway.
+                (Some(refresher), Some(url)) if query.access_token.is_none() => {
+                    refresher.freshen(found, &url).await.map(|fresh| {
+                        // The caller's own values still win, as find_token promises.
+                        let mut answer = query.clone();
+                        answer.fill_from(&fresh);
+                        answer
+                    })
+                }
                 _ => Some(found),
             })
         })?;
