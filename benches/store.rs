@@ -16,7 +16,9 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::{StreamExt, TryStreamExt, stream};
-use zoho_token_store::{CallCounter, Keyring, OAuthToken, SecretsManagerStore, TokenStore};
+use zoho_token_store::{
+    CallCounter, Keyring, OAuthToken, SecretsManagerStore, TokenStore, open_token, seal_token,
+};
 
 /// The seed's SQLite sample ported directly to Secrets Manager: no index, so every lookup lists the
 /// prefix and reads every secret, one by one, as the sample's `select *` loop does.
@@ -61,7 +63,7 @@ impl NaiveStore {
                 .await
                 .unwrap();
             let envelope = BASE64.decode(out.secret_string().unwrap()).unwrap();
-            let mut token = self.keyring.decrypt_token(name, &envelope).unwrap();
+            let mut token = open_token(&self.keyring, name, &envelope).unwrap();
             token.id = Some(name[self.prefix.len()..].to_owned());
             tokens.push(token);
         }
@@ -77,9 +79,7 @@ impl NaiveStore {
             .send()
             .await
             .ok()?;
-        self.keyring
-            .decrypt_token(&name, &BASE64.decode(out.secret_string()?).ok()?)
-            .ok()
+        open_token(&self.keyring, &name, &BASE64.decode(out.secret_string()?).ok()?).ok()
     }
 
     async fn find(&self, query: &OAuthToken) -> Option<OAuthToken> {
@@ -104,7 +104,7 @@ impl NaiveStore {
             .await
             .unwrap();
         let name = format!("{}{}", self.prefix, existing.id.unwrap());
-        let value = BASE64.encode(self.keyring.encrypt_token(&name, token));
+        let value = seal_token(&self.keyring, &name, token).unwrap();
         self.client
             .put_secret_value()
             .secret_id(&name)

@@ -1,4 +1,5 @@
-//! The encrypted form of a token: a small versioned binary envelope, stored as `SecretBinary`.
+//! The encrypted form of a token: a small versioned binary envelope, and the one seal and open of a
+//! token that the store, the benchmarks and the fuzz target share.
 //!
 //! ```text
 //! offset  size  field
@@ -13,21 +14,62 @@
 //! The associated data is the header (bytes `0..5+L`) followed by the secret's full name. Binding the
 //! header stops a key id or version swap; binding the name means a ciphertext copied into another
 //! token's secret fails to authenticate instead of impersonating that token.
+//!
+//! A secret's value is the envelope base64-encoded, as `SecretString` (see [`seal_token`]).
 
 use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::token::OAuthToken;
+
+/// Secrets Manager's largest secret value.
+const MAX_VALUE_LEN: usize = 65_536;
 
 const MAGIC: &[u8; 3] = b"ZTS";
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
+/// The secret value that holds `token` in the secret named `secret_name`: the token's JSON in an
+/// envelope under the keyring's primary key, base64-encoded, as a
+/// [`SecretsManagerStore`](crate::SecretsManagerStore) writes it. The token is sealed as given, id
+/// included (the store writes each token with the id its secret's name ends with).
+///
+/// Kept as `SecretString` rather than `SecretBinary`: the bytes are the same envelope either way (the
+/// service's JSON API carries binary as base64 too), and LocalStack 4.10, which the tests run on,
+/// cannot return binary values from `BatchGetSecretValue` nor keep them intact through `PutSecretValue`.
+///
+/// # Errors
+/// [`Error::InvalidToken`] when the value would be larger than the 64 KiB a secret holds.
+pub fn seal_token(keyring: &Keyring, secret_name: &str, token: &OAuthToken) -> Result<String> {
+    let value = BASE64.encode(seal(keyring, secret_name, &token.to_json()));
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::invalid_token(format!(
+            "encrypted token is {} bytes; Secrets Manager holds at most {MAX_VALUE_LEN}: shorten its fields",
+            value.len()
+        )));
+    }
+    Ok(value)
+}
+
+/// The token in an envelope read from the secret named `secret_name` (a `SecretBinary` as it is, a
+/// `SecretString` base64-decoded).
+///
+/// # Errors
+/// [`Error::CorruptSecret`], [`Error::UnknownKeyId`] or [`Error::Decrypt`] as the envelope warrants.
+pub fn open_token(keyring: &Keyring, secret_name: &str, envelope: &[u8]) -> Result<OAuthToken> {
+    let json = open(keyring, secret_name, envelope)?;
+    OAuthToken::from_json(&json)
+        .map_err(|_| Error::corrupt(secret_name, "decrypted value is not a token"))
+}
+
 /// Encrypts `plaintext` for the secret `name` under the keyring's primary key.
-pub(crate) fn seal(keyring: &Keyring, name: &str, plaintext: &[u8]) -> Vec<u8> {
+fn seal(keyring: &Keyring, name: &str, plaintext: &[u8]) -> Vec<u8> {
     // A fresh random 96-bit nonce per write: safe for about 2^32 writes per key, far beyond what one key
     // sees here, and it needs no counter shared between processes (a repeated nonce under GCM would be
     // catastrophic, and serverless instances cannot coordinate a counter).
@@ -120,7 +162,7 @@ pub(crate) fn key_id<'a>(name: &str, envelope: &'a [u8]) -> Result<&'a str> {
 /// [`Error::CorruptSecret`] for anything that is not an envelope, [`Error::UnknownKeyId`] when the
 /// keyring lacks the key, [`Error::Decrypt`] when authentication fails (tampering, a moved ciphertext, or
 /// a different key under the same id).
-pub(crate) fn open(keyring: &Keyring, name: &str, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn open(keyring: &Keyring, name: &str, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let p = parse(name, envelope)?;
     let cipher = keyring
         .cipher(p.key_id)

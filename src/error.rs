@@ -6,8 +6,10 @@
 
 use std::error::Error as StdError;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+// The one import from the rest of the crate: `SaveAfterRefresh` carries the refreshed token as data.
+// Every other variant holds names and reasons only, so the error stays on the ground floor.
 use crate::token::OAuthToken;
 
 /// A shared underlying cause (shared so one failed refresh can be handed to every waiter).
@@ -111,7 +113,7 @@ pub enum Error {
     /// miss: the keyring or the prefix points at another store.
     #[error(
         "the keyring's index key is not the one the tokens under `{prefix}` were tagged with, so no lookup could find them; use this store's keyring ({}, or its keyring secret) or the prefix this keyring belongs to",
-        crate::keyring::KEYS_ENV_VAR
+        crate::env::KEYS_ENV_VAR
     )]
     WrongIndexKey {
         /// The store's prefix.
@@ -233,6 +235,19 @@ impl Error {
     pub(crate) fn invalid_config(reason: impl Into<String>) -> Self {
         Self::InvalidConfig {
             reason: reason.into(),
+        }
+    }
+
+    /// The error for a rotation step that must wait until every process has seen the keyring change.
+    pub(crate) fn rotation_too_soon(what: &str, ready_at: SystemTime) -> Self {
+        Self::RotationTooSoon {
+            what: what.to_owned(),
+            ready_in: ready_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                // Whole seconds, rounded up: what an operator reads and waits for.
+                .as_secs()
+                .saturating_add(1),
         }
     }
 

@@ -15,11 +15,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::env::KEYS_ENV_VAR;
 use crate::error::{Error, Result};
-use crate::token::OAuthToken;
-
-/// The environment variable [`Keyring::from_env`] reads.
-pub const KEYS_ENV_VAR: &str = "ZOHO_TOKEN_STORE_KEYS";
 
 /// Bytes in every key (AES-256 data keys and the index key alike).
 pub const KEY_LEN: usize = 32;
@@ -281,22 +278,6 @@ impl Keyring {
             &*random_key_b64(),
             &*random_key_b64()
         )))
-    }
-
-    /// Encrypts `token` for the secret named `secret_name`, in the store's envelope format, under the
-    /// primary key (what a [`SecretsManagerStore`](crate::SecretsManagerStore) stores, before base64).
-    pub fn encrypt_token(&self, secret_name: &str, token: &OAuthToken) -> Vec<u8> {
-        crate::envelope::seal(self, secret_name, &token.to_json())
-    }
-
-    /// Decrypts an envelope read from the secret named `secret_name`.
-    ///
-    /// # Errors
-    /// [`Error::CorruptSecret`], [`Error::UnknownKeyId`] or [`Error::Decrypt`] as the envelope warrants.
-    pub fn decrypt_token(&self, secret_name: &str, envelope: &[u8]) -> Result<OAuthToken> {
-        let json = crate::envelope::open(self, secret_name, envelope)?;
-        OAuthToken::from_json(&json)
-            .map_err(|_| Error::corrupt(secret_name, "decrypted value is not a token"))
     }
 
     /// The id of the key every new write uses.

@@ -28,6 +28,7 @@
 
 mod accounts;
 mod calls;
+mod env;
 mod envelope;
 mod error;
 mod id;
@@ -50,7 +51,9 @@ pub use aws_sdk_secretsmanager;
 pub use calls::CallCounter;
 pub use error::{Error, Result};
 pub use key_source::KeySource;
-pub use keyring::{KEY_LEN, KEYS_ENV_VAR, Keyring, MAX_KEY_ID_LEN};
+pub use env::KEYS_ENV_VAR;
+pub use envelope::{open_token, seal_token};
+pub use keyring::{KEY_LEN, Keyring, MAX_KEY_ID_LEN};
 pub use lease::{Lease, RefreshCoordinator};
 pub use manager::{
     DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN, RefreshDueReport, TokenManager, TokenManagerBuilder,

@@ -406,7 +406,7 @@ impl SecretKeySource {
         self.update(|doc| {
             if let Some(staged) = doc.index_staged.take() {
                 if !staged.is_active() {
-                    return Err(too_soon("the previous index key", staged.active_at()));
+                    return Err(Error::rotation_too_soon("the previous index key", staged.active_at()));
                 }
                 doc.index = vec![staged.key];
             }
@@ -719,19 +719,6 @@ impl SecretKeySource {
             _ => return aws_error::backend(operation, e),
         };
         self.error(reason, Some(std::sync::Arc::new(e)))
-    }
-}
-
-/// The error for a rotation step that must wait until every process has seen the keyring change.
-pub(crate) fn too_soon(what: &str, ready_at: SystemTime) -> Error {
-    Error::RotationTooSoon {
-        what: what.to_owned(),
-        ready_in: ready_at
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            // Whole seconds, rounded up: what an operator reads and waits for.
-            .as_secs()
-            .saturating_add(1),
     }
 }
 

@@ -53,8 +53,6 @@ use crate::lookup::{Lookup, check_insertable, for_update};
 use crate::store::{Scan, TokenStore, Unreadable};
 use crate::token::OAuthToken;
 
-/// Secrets Manager's largest secret value.
-const MAX_VALUE_LEN: usize = 65_536;
 /// `BatchGetSecretValue` returns at most 20 values per call.
 const BATCH_GET_MAX: i32 = 20;
 /// `ListSecrets` returns at most 100 secrets per call.
@@ -328,30 +326,17 @@ impl SecretsManagerStore {
 
     // ---- encoding ----------------------------------------------------------------------------------
 
-    /// The secret value for `token`: its envelope under the primary key, base64-encoded.
-    ///
-    /// Kept as `SecretString` rather than `SecretBinary`: the bytes are the same envelope either way (the
-    /// service's JSON API carries binary as base64 too), and LocalStack 4.10, which the tests run on,
-    /// cannot return binary values from `BatchGetSecretValue` nor keep them intact through `PutSecretValue`.
+    /// The secret value for `token` in the secret `name` (see [`envelope::seal_token`]).
     pub(crate) fn encrypt(&self, ring: &Keyring, name: &str, token: &OAuthToken) -> Result<String> {
         // The id inside is the one the name ends with, always: that is how a reader tells this store's
         // secrets from those of a store whose prefix extends this one's (see `decode`).
         let id = self.id_of(name);
-        let json = if token.id.as_deref() == id {
-            token.to_json()
-        } else {
-            let mut token = token.clone();
-            token.id = id.map(str::to_owned);
-            token.to_json()
-        };
-        let value = BASE64.encode(envelope::seal(ring, name, &json));
-        if value.len() > MAX_VALUE_LEN {
-            return Err(Error::invalid_token(format!(
-                "encrypted token is {} bytes; Secrets Manager holds at most {MAX_VALUE_LEN}: shorten its fields",
-                value.len()
-            )));
+        if token.id.as_deref() == id {
+            return envelope::seal_token(ring, name, token);
         }
-        Ok(value)
+        let mut token = token.clone();
+        token.id = id.map(str::to_owned);
+        envelope::seal_token(ring, name, &token)
     }
 
     /// Decrypts a raw value: `None` when it holds another store's token. When it names a key the ring
@@ -366,9 +351,7 @@ impl SecretsManagerStore {
         if ring.cipher(key_id).is_none() {
             *ring = self.keys.reload(key_id).await?;
         }
-        let json = envelope::open(ring, &raw.name, &raw.envelope)?;
-        let mut token = OAuthToken::from_json(&json)
-            .map_err(|_| Error::corrupt(&raw.name, "decrypted value is not a token"))?;
+        let mut token = envelope::open_token(ring, &raw.name, &raw.envelope)?;
         // Both the name (in the associated data) and the id inside are authenticated, and a token is
         // always written with the id its name ends with. An id that differs is another store's token whose
         // prefix extends ours: `1` under `prod/zoho-eu7` reads as `-eu71` under `prod/zoho`. (A token

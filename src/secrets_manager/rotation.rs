@@ -20,7 +20,6 @@ use super::versions::{self, Cas};
 use super::{Raw, SecretsManagerStore, tags_agree};
 use crate::error::{Error, Result};
 use crate::lease::CLOCK_SKEW;
-use crate::secret_key_source::too_soon;
 
 /// How far a bulk operation has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,7 +330,7 @@ impl SecretsManagerStore {
         };
         let ready_at = demoted + bound + CLOCK_SKEW + self.listing_lag;
         if SystemTime::now() < ready_at {
-            return Err(too_soon(what, ready_at));
+            return Err(Error::rotation_too_soon(what, ready_at));
         }
         Ok(())
     }
