@@ -4,10 +4,10 @@
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Nonce};
-use criterion::{Criterion, criterion_group, criterion_main};
-use std::hint::black_box;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
 use zoho_token_store::{Keyring, OAuthToken, open_token, seal_token};
 
 fn token() -> OAuthToken {
@@ -45,9 +45,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| seal_token(&ring, black_box(name), black_box(&t)).unwrap())
     });
     group.bench_function("decrypt + parse (envelope)", |b| {
-        b.iter(|| {
-            open_token(&ring, black_box(name), black_box(&envelope)).unwrap()
-        })
+        b.iter(|| open_token(&ring, black_box(name), black_box(&envelope)).unwrap())
     });
     group.bench_function("raw AES-256-GCM encrypt (same JSON bytes)", |b| {
         b.iter(|| {

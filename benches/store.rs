@@ -79,7 +79,12 @@ impl NaiveStore {
             .send()
             .await
             .ok()?;
-        open_token(&self.keyring, &name, &BASE64.decode(out.secret_string()?).ok()?).ok()
+        open_token(
+            &self.keyring,
+            &name,
+            &BASE64.decode(out.secret_string()?).ok()?,
+        )
+        .ok()
     }
 
     async fn find(&self, query: &OAuthToken) -> Option<OAuthToken> {

@@ -27,19 +27,18 @@
 //! ```
 
 mod accounts;
+mod aws;
 mod calls;
 mod env;
 mod envelope;
 mod error;
 mod id;
-mod index;
 mod key_source;
 mod keyring;
 mod lease;
 mod lookup;
 mod manager;
 mod memory;
-mod rotation_handler;
 mod secret;
 mod secret_key_source;
 mod secrets_manager;
@@ -49,10 +48,10 @@ mod token;
 pub use accounts::{AccountsClient, DataCenter, Grant};
 pub use aws_sdk_secretsmanager;
 pub use calls::CallCounter;
-pub use error::{Error, Result};
-pub use key_source::KeySource;
 pub use env::KEYS_ENV_VAR;
 pub use envelope::{open_token, seal_token};
+pub use error::{Error, Result};
+pub use key_source::KeySource;
 pub use keyring::{KEY_LEN, Keyring, MAX_KEY_ID_LEN};
 pub use lease::{Lease, RefreshCoordinator};
 pub use manager::{
@@ -60,12 +59,12 @@ pub use manager::{
 };
 pub use memory::MemoryStore;
 pub use reqwest;
-pub use rotation_handler::{RotationEvent, RotationHandler, RotationStep};
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::{DEFAULT_REFRESH_INTERVAL, SecretKeySource};
 pub use secrets_manager::{
     BulkOptions, BulkReport, DEFAULT_LISTING_LAG, DEFAULT_PREFIX, Inventory, Progress,
-    RecoveryWindow, SecretsManagerStore, SecretsManagerStoreBuilder, StoredToken,
+    RecoveryWindow, RotationEvent, RotationHandler, RotationStep, SecretsManagerStore,
+    SecretsManagerStoreBuilder, StoredToken,
 };
 pub use store::{Scan, TokenStore, Unreadable};
 pub use token::OAuthToken;

@@ -51,11 +51,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 use zeroize::Zeroizing;
 
+use crate::aws::error as aws_error;
+use crate::aws::versions::{self, Cas};
 use crate::error::{Error, Result};
 use crate::key_source::KeySource;
 use crate::keyring::{KEY_LEN, Keyring};
-use crate::secrets_manager::versions::Cas;
-use crate::secrets_manager::{aws_error, versions};
 
 /// Encryption-context key on every KMS-wrapped key: its role (`index`, `data:<id>`).
 const CONTEXT_KEY: &str = "zoho-token-store";
@@ -406,7 +406,10 @@ impl SecretKeySource {
         self.update(|doc| {
             if let Some(staged) = doc.index_staged.take() {
                 if !staged.is_active() {
-                    return Err(Error::rotation_too_soon("the previous index key", staged.active_at()));
+                    return Err(Error::rotation_too_soon(
+                        "the previous index key",
+                        staged.active_at(),
+                    ));
                 }
                 doc.index = vec![staged.key];
             }

@@ -2,9 +2,9 @@
 //! decoders panic.
 #![allow(clippy::unwrap_used)]
 
-use proptest::prelude::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use proptest::prelude::*;
 use zoho_token_store::{Error, Keyring, OAuthToken, open_token, seal_token};
 
 fn text() -> impl Strategy<Value = Option<String>> {

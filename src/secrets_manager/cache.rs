@@ -11,7 +11,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::index::IndexKind;
+use super::index::IndexKind;
 use crate::keyring::Keyring;
 use crate::token::OAuthToken;
 

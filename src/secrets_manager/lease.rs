@@ -16,8 +16,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::versions::{self, Cas};
-use super::{SecretsManagerStore, aws_error};
+use super::SecretsManagerStore;
+use crate::aws::error as aws_error;
+use crate::aws::versions::{self, Cas};
 use crate::error::Result;
 use crate::id;
 use crate::lease::{CLOCK_SKEW, Lease, RefreshCoordinator};

@@ -13,14 +13,14 @@
 //! | `get_tokens` | ceil(M / 100) `ListSecrets` (M: every secret under the prefix, leases and lookup bridges included) + ceil(N / 20) `BatchGetSecretValue` |
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret`, and the same for the leases and the lookup bridges |
 
-pub(crate) mod aws_error;
 mod cache;
+pub(crate) mod index;
 mod inventory;
 mod lease;
 mod options;
 mod recent;
 mod rotation;
-pub(crate) mod versions;
+mod rotation_handler;
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -41,17 +41,20 @@ pub use options::{
 };
 pub(crate) use rotation::Retag;
 pub use rotation::{BulkOptions, BulkReport, Progress};
+pub use rotation_handler::{RotationEvent, RotationHandler, RotationStep};
 
+use crate::aws::error as aws_error;
+use crate::aws::versions;
 use crate::calls::CallCounter;
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::id;
-use crate::index::{self, IndexKind};
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
 use crate::lookup::{Lookup, check_insertable, for_update};
 use crate::store::{Scan, TokenStore, Unreadable};
 use crate::token::OAuthToken;
+use index::IndexKind;
 
 /// `BatchGetSecretValue` returns at most 20 values per call.
 const BATCH_GET_MAX: i32 = 20;

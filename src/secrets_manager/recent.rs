@@ -21,10 +21,12 @@
 
 use std::time::{Instant, SystemTime};
 
-use super::{SecretsManagerStore, aws_error};
+use super::SecretsManagerStore;
+use super::index::{self, IndexKind};
+use crate::aws::error as aws_error;
+use crate::aws::versions;
 use crate::error::Result;
 use crate::id;
-use crate::index::{self, IndexKind};
 use crate::keyring::Keyring;
 use crate::lookup::Lookup;
 use crate::token::OAuthToken;
@@ -99,7 +101,7 @@ impl SecretsManagerStore {
             self.client
                 .create_secret()
                 .name(bridge)
-                .client_request_token(super::versions::request_token(bridge, id))
+                .client_request_token(versions::request_token(bridge, id))
                 .secret_string(id)
                 .tags(self.prefix_tag())
                 .send()

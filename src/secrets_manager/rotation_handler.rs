@@ -25,11 +25,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::{Raw, Retag, SecretsManagerStore};
 use crate::accounts::AccountsClient;
+use crate::aws::error as aws_error;
+use crate::aws::versions;
 use crate::error::{Error, Result};
-use crate::secrets_manager::Retag;
-use crate::secrets_manager::versions;
-use crate::secrets_manager::{Raw, SecretsManagerStore, aws_error};
 use crate::token::{OAuthToken, now_ms};
 
 const CURRENT: &str = "AWSCURRENT";

@@ -3,7 +3,7 @@
 use aws_sdk_secretsmanager::Client;
 use sha2::{Digest, Sha256};
 
-use super::aws_error;
+use super::error as aws_error;
 use crate::error::Result;
 
 /// The stage a compare-and-swap write parks its new version under until it is promoted.
