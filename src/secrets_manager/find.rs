@@ -1,0 +1,191 @@
+//! Lookup planning: which secrets a lookup reads, by name or by index tag, in what order, through the
+//! cache and the lookup bridges, and the check that the keyring's index key is the store's.
+
+use std::sync::Arc;
+
+use aws_sdk_secretsmanager::types::FilterNameStringType;
+
+use super::index::{self, IndexKind};
+use super::{Raw, SecretsManagerStore, tag_pairs};
+use crate::aws::error as aws_error;
+use crate::error::{Error, Result};
+use crate::key_source::KeySource;
+use crate::keyring::Keyring;
+use crate::lookup::Lookup;
+use crate::token::OAuthToken;
+
+impl SecretsManagerStore {
+    /// Checks that the keyring's index key is the one this store's tokens were tagged with: with another
+    /// one, every lookup misses and every save of a known user creates a second token. Lookups that miss
+    /// run this check once per store object; call it to fail early (at start-up, before an import).
+    /// Costs 1 `ListSecrets`. An empty store, or one whose tokens all predate the check tag, passes.
+    ///
+    /// # Errors
+    /// [`Error::WrongIndexKey`]; a backend or key-source failure.
+    pub async fn check_index_key(&self) -> Result<()> {
+        let ring = self.keys.keyring().await?;
+        self.ensure_index_key(&ring).await
+    }
+
+    pub(super) async fn ensure_index_key(&self, ring: &Keyring) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.index_key_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let out = self
+            .client
+            .list_secrets()
+            .set_filters(Some(vec![
+                self.prefix_filter(),
+                Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
+            ]))
+            .max_results(20)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("ListSecrets", e))?;
+        let ours = index::check_values(ring);
+        let seen: Vec<String> = out
+            .secret_list()
+            .iter()
+            .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
+            .map(|s| tag_pairs(s.tags()))
+            .filter(|tags| self.claims(tags))
+            .filter_map(|tags| index::tag_value(&tags, index::CHECK_KEY).map(str::to_owned))
+            .collect();
+        if !seen.is_empty() && !seen.iter().any(|v| ours.contains(v)) {
+            return Err(Error::WrongIndexKey {
+                prefix: self.prefix.clone(),
+            });
+        }
+        self.index_key_checked.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The stored token for `lookup`, by the cheapest path the contract allows. `not_live` names a
+    /// secret the caller has just seen absent or deleted, so it is not read again.
+    pub(super) async fn find(
+        &self,
+        ring: &mut Arc<Keyring>,
+        lookup: &Lookup<'_>,
+        not_live: Option<&str>,
+    ) -> Result<Option<OAuthToken>> {
+        let digests = match lookup {
+            Lookup::User(user) => {
+                // A token saved without an id lives at a name computed from the user: one read. (During an
+                // index-key rotation, older tokens keep the name computed under the previous key.)
+                for user_id in index::user_ids(ring, user) {
+                    let name = self.name_of(&user_id);
+                    if not_live == Some(name.as_str()) {
+                        continue;
+                    }
+                    if let Some(token) = self.read(ring, &name).await?
+                        && lookup.rank(&token).is_some()
+                    {
+                        return Ok(Some(token));
+                    }
+                }
+                // Otherwise it may have been saved under an explicit id: the user index finds it.
+                kind_digests(ring, IndexKind::User, Some(*user))
+            }
+            Lookup::Access(access) => kind_digests(ring, IndexKind::Access, Some(access.secret())),
+            Lookup::Credentials { grant, refresh, .. } => {
+                // All digests in one filter (values are OR'd); the domain-separated HMAC means a grant
+                // digest can only ever match a grant tag. Lookup::best prefers the grant match, and
+                // bridges are tried grant first for the same reason.
+                let mut digests = kind_digests(ring, IndexKind::Grant, grant.map(|g| g.secret()));
+                digests.extend(kind_digests(
+                    ring,
+                    IndexKind::Refresh,
+                    refresh.map(|r| r.secret()),
+                ));
+                digests
+            }
+        };
+        let values: Vec<String> = digests.iter().map(|(_, d)| d.clone()).collect();
+        if let Some(cache) = &self.cache
+            && let Some((token, _)) = cache.name_for(&values).and_then(|name| cache.get(&name))
+            && lookup.rank(&token).is_some()
+        {
+            return Ok(Some(token));
+        }
+        let raws = self.find_by_digests(values).await?;
+        let decoded = self.decode_all(ring, raws).await?;
+        if let Some(cache) = &self.cache {
+            for (name, token) in &decoded {
+                cache.put(ring, name, token, None);
+            }
+        }
+        if let Some(best) = lookup.best(decoded.iter().map(|(_, token)| token)) {
+            return Ok(Some(best.clone()));
+        }
+        // The listing may not show a token stored in the last minutes: its bridges are read by name.
+        let found = self.find_bridged(ring, lookup, &digests).await?;
+        if found.is_none() {
+            // A miss under a foreign index key looks like any other miss: rule that out, once.
+            self.ensure_index_key(ring).await?;
+        }
+        Ok(found)
+    }
+
+    /// One secret's token: from the cache when it holds a fresh entry, else read (and cached).
+    pub(super) async fn read(
+        &self,
+        ring: &mut Arc<Keyring>,
+        name: &str,
+    ) -> Result<Option<OAuthToken>> {
+        if let Some((token, _)) = self.cache.as_ref().and_then(|c| c.get(name)) {
+            return Ok(Some(token));
+        }
+        self.read_fresh(ring, name).await
+    }
+
+    /// One secret's token read from the service, bypassing the cache (and refreshing it).
+    pub(super) async fn read_fresh(
+        &self,
+        ring: &mut Arc<Keyring>,
+        name: &str,
+    ) -> Result<Option<OAuthToken>> {
+        let token = match self.read_raw(name).await? {
+            Some(raw) => match self.decode(ring, &raw).await? {
+                Some(token) => token,
+                // Another store's: for this one, nothing is there.
+                None => return Ok(None),
+            },
+            None => {
+                if let Some(cache) = &self.cache {
+                    cache.remove(name);
+                }
+                return Ok(None);
+            }
+        };
+        if let Some(cache) = &self.cache {
+            cache.put(ring, name, &token, None);
+        }
+        Ok(Some(token))
+    }
+
+    /// Raw values whose index tags hold any of `digests`, in one `BatchGetSecretValue` (more only if over
+    /// 20 match). The filter matches by prefix and does not tie a value to a tag key, so callers re-check
+    /// the decrypted token itself (see [`Lookup::best`]).
+    pub(super) async fn find_by_digests(&self, digests: Vec<String>) -> Result<Vec<Raw>> {
+        self.batch_get(vec![
+            self.prefix_filter(),
+            Self::filter(FilterNameStringType::TagValue, digests),
+        ])
+        .await
+    }
+}
+
+/// A value's digests under every index key, current first, each with its index.
+pub(super) fn kind_digests(
+    ring: &Keyring,
+    kind: IndexKind,
+    value: Option<&str>,
+) -> Vec<(IndexKind, String)> {
+    value
+        .map(|v| kind.digests(ring, v))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (kind, d))
+        .collect()
+}

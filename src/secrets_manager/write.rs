@@ -1,0 +1,208 @@
+//! The write path: create, restore or put a token's value, then its tags, its lookup bridges and the
+//! cache; and overwriting without ever re-creating a deleted token.
+
+use aws_sdk_secretsmanager::types::Tag;
+
+use super::SecretsManagerStore;
+use super::index::{self, IndexKind};
+use crate::aws::error as aws_error;
+use crate::error::{Error, Result};
+use crate::keyring::Keyring;
+use crate::token::OAuthToken;
+
+/// What `DescribeSecret` said about a secret name.
+pub(super) enum State {
+    /// No secret by that name.
+    Absent,
+    /// Live, with these tags.
+    Live(Vec<(String, String)>),
+    /// Scheduled for deletion (in its recovery window), with these tags.
+    Deleted(Vec<(String, String)>),
+}
+
+pub(super) enum CreateOutcome {
+    Created,
+    Exists,
+}
+
+impl SecretsManagerStore {
+    /// What to write to: a cached entry whose tags are known stands in for `DescribeSecret`.
+    pub(super) async fn state(&self, name: &str) -> Result<State> {
+        match self.cache.as_ref().and_then(|c| c.get(name)) {
+            Some((_, Some(tags))) => Ok(State::Live(tags)),
+            _ => self.describe(name).await,
+        }
+    }
+
+    /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
+    /// its recovery window and update it. The value is written before the tags, so a failure between the
+    /// two leaves the right token readable by id and user (and the next save repairs the tags).
+    pub(super) async fn write(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        mut state: State,
+    ) -> Result<()> {
+        let wanted = self.tags_for(ring, token);
+        let value = self.encrypt(ring, name, token)?;
+        let mut restored = false;
+        for _ in 0..3 {
+            if let State::Live(tags) | State::Deleted(tags) = &state {
+                self.check_claimed(name, tags)?;
+            }
+            match state {
+                State::Absent => match self.create(name, value.clone(), &wanted).await? {
+                    CreateOutcome::Created => {
+                        self.bridge(ring, name, token, &[]).await;
+                        if let Some(cache) = &self.cache {
+                            cache.put(ring, name, token, Some(wanted));
+                        }
+                        return Ok(());
+                    }
+                    // Another writer created it first (or it is in its recovery window): look again.
+                    CreateOutcome::Exists => state = self.describe(name).await?,
+                },
+                State::Deleted(tags) => {
+                    match self.client.restore_secret().secret_id(name).send().await {
+                        Ok(_) => {}
+                        // Deleted for good between our describe and now: create it afresh.
+                        Err(e) if aws_error::is_not_found(&e) => {
+                            state = State::Absent;
+                            continue;
+                        }
+                        Err(e) => return Err(aws_error::backend("RestoreSecret", e)),
+                    }
+                    restored = true;
+                    state = State::Live(tags);
+                }
+                State::Live(tags) => {
+                    if !self.put(name, value.clone()).await? {
+                        state = self.describe(name).await?;
+                        continue;
+                    }
+                    // A restored secret is new to the listings, whatever tags it had before.
+                    let listed = if restored { &[][..] } else { &tags[..] };
+                    return self.value_written(ring, name, token, &tags, listed).await;
+                }
+            }
+        }
+        Err(Error::Backend {
+            operation: "CreateSecret",
+            retryable: true,
+            throttled: false,
+            reason: "the secret kept changing state while being saved; try again".into(),
+            source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+                format!("secret `{name}` kept changing state while being saved"),
+            )),
+        })
+    }
+
+    /// Writes `token` over the live secret `name`, never creating or restoring it: PutSecretValue itself
+    /// refuses a secret that is gone or in its recovery window, so a delete that lands at any moment
+    /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
+    pub(super) async fn overwrite(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+    ) -> Result<()> {
+        let State::Live(tags) = self.state(name).await? else {
+            return Err(self.deleted(name));
+        };
+        self.check_claimed(name, &tags)?;
+        let value = self.encrypt(ring, name, token)?;
+        if !self.put(name, value).await? {
+            if let Some(cache) = &self.cache {
+                cache.remove(name);
+            }
+            return Err(self.deleted(name));
+        }
+        self.value_written(ring, name, token, &tags, &tags).await
+    }
+
+    /// After a new value landed on the live secret `name` (whose tags were `tags`): its tags follow the
+    /// value, bridges are made for the values the listings (which showed `listed`) do not know yet, and
+    /// the cache learns it.
+    pub(super) async fn value_written(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        tags: &[(String, String)],
+        listed: &[(String, String)],
+    ) -> Result<()> {
+        let wanted = self.tags_for(ring, token);
+        self.retag_secret(name, tags, &wanted).await?;
+        self.bridge(ring, name, token, listed).await;
+        if let Some(cache) = &self.cache {
+            cache.put(ring, name, token, Some(wanted));
+        }
+        Ok(())
+    }
+
+    /// Brings a secret's tags from `current` to `wanted`, with no call when they already agree.
+    pub(crate) async fn retag_secret(
+        &self,
+        name: &str,
+        current: &[(String, String)],
+        wanted: &[(String, String)],
+    ) -> Result<bool> {
+        let (changed, stale) = tag_diff(current, wanted);
+        let changed: Vec<Tag> = changed
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let any = !changed.is_empty() || !stale.is_empty();
+        if !changed.is_empty() {
+            self.client
+                .tag_resource()
+                .secret_id(name)
+                .set_tags(Some(changed))
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("TagResource", e))?;
+        }
+        if !stale.is_empty() {
+            self.client
+                .untag_resource()
+                .secret_id(name)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("UntagResource", e))?;
+        }
+        Ok(any)
+    }
+}
+
+/// The tag changes that bring a secret from `current` to `wanted`: tags to set, and keys of ours to
+/// remove (tags that are not this crate's are left alone).
+pub(super) fn tag_diff(
+    current: &[(String, String)],
+    wanted: &[(String, String)],
+) -> (Vec<(String, String)>, Vec<String>) {
+    let ours = |k: &str| {
+        k == index::MARKER_KEY
+            || k == index::PREFIX_KEY
+            || k == index::CHECK_KEY
+            || IndexKind::ALL.iter().any(|i| i.tag_key() == k)
+    };
+    let stale = current
+        .iter()
+        .filter(|(k, _)| ours(k) && !wanted.iter().any(|(w, _)| w == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let changed = wanted
+        .iter()
+        .filter(|w| !current.contains(w))
+        .cloned()
+        .collect();
+    (changed, stale)
+}
+
+/// Whether a secret's tags already are `wanted` (as far as this crate's tags go).
+pub(crate) fn tags_agree(current: &[(String, String)], wanted: &[(String, String)]) -> bool {
+    let (changed, stale) = tag_diff(current, wanted);
+    changed.is_empty() && stale.is_empty()
+}
