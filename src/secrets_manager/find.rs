@@ -7,7 +7,6 @@ use aws_sdk_secretsmanager::types::FilterNameStringType;
 
 use super::index::{self, IndexKind};
 use super::{Raw, SecretsManagerStore, tag_pairs};
-use crate::aws::error as aws_error;
 use crate::error::{Error, Result};
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
@@ -32,20 +31,17 @@ impl SecretsManagerStore {
         if self.index_key_checked.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let out = self
-            .client
-            .list_secrets()
-            .set_filters(Some(vec![
-                self.prefix_filter(),
-                Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
-            ]))
-            .max_results(20)
-            .send()
-            .await
-            .map_err(|e| aws_error::backend("ListSecrets", e))?;
+        let page = self
+            .list_page(
+                vec![
+                    self.prefix_filter(),
+                    Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
+                ],
+                20,
+            )
+            .await?;
         let ours = index::check_values(ring);
-        let seen: Vec<String> = out
-            .secret_list()
+        let seen: Vec<String> = page
             .iter()
             .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
             .map(|s| tag_pairs(s.tags()))

@@ -1,5 +1,12 @@
 //! [`TokenStore`] on AWS Secrets Manager: one encrypted secret per token, blind-index tags for lookups.
 //!
+//! This file holds the store itself, how ids map to secret names and which secrets it owns, and
+//! `impl TokenStore`. The rest, by concern: `find` (lookup planning), `write` (the write path), `value`
+//! (a secret's value and the token in it), `service` (one method per Secrets Manager call), `index`
+//! (the blind-index tags), `recent` (lookup bridges), `cache`, `lease` (refresh leases), `rotation`
+//! (whole-store key rotation), `rotation_handler` (the Secrets Manager rotation function), `inventory`
+//! and `options`.
+//!
 //! Service calls per operation (the budgets the tests hold it to):
 //!
 //! | operation | calls |

@@ -136,6 +136,44 @@ impl SecretsManagerStore {
         }
     }
 
+    /// Cancels the deletion of a secret in its recovery window; `false` when it was deleted for good
+    /// meanwhile.
+    pub(super) async fn restore(&self, name: &str) -> Result<bool> {
+        match self.client.restore_secret().secret_id(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if aws_error::is_not_found(&e) => Ok(false),
+            Err(e) => Err(aws_error::backend("RestoreSecret", e)),
+        }
+    }
+
+    /// Sets tags on the secret `name`.
+    pub(super) async fn tag(&self, name: &str, tags: Vec<(String, String)>) -> Result<()> {
+        let tags = tags
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .tag_resource()
+            .secret_id(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("TagResource", e))?;
+        Ok(())
+    }
+
+    /// Removes the tags with these keys from the secret `name`.
+    pub(super) async fn untag(&self, name: &str, keys: Vec<String>) -> Result<()> {
+        self.client
+            .untag_resource()
+            .secret_id(name)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("UntagResource", e))?;
+        Ok(())
+    }
+
     /// Deletes the secret `name`; whether it was live (false when it was absent or already in its
     /// recovery window).
     pub(super) async fn delete_name(&self, name: &str) -> Result<bool> {
@@ -170,6 +208,23 @@ impl SecretsManagerStore {
             }
             Err(e) => Err(aws_error::backend("DeleteSecret", e)),
         }
+    }
+
+    /// The first page of live secrets matching `filters`, at most `max` of them: one `ListSecrets`.
+    pub(super) async fn list_page(
+        &self,
+        filters: Vec<Filter>,
+        max: i32,
+    ) -> Result<Vec<SecretListEntry>> {
+        let out = self
+            .client
+            .list_secrets()
+            .set_filters(Some(filters))
+            .max_results(max)
+            .send()
+            .await
+            .map_err(|e| aws_error::backend("ListSecrets", e))?;
+        Ok(out.secret_list().to_vec())
     }
 
     /// Every live secret matching `filters`, 100 per `ListSecrets` call.

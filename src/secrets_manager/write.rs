@@ -1,11 +1,8 @@
 //! The write path: create, restore or put a token's value, then its tags, its lookup bridges and the
 //! cache; and overwriting without ever re-creating a deleted token.
 
-use aws_sdk_secretsmanager::types::Tag;
-
 use super::SecretsManagerStore;
 use super::index::{self, IndexKind};
-use crate::aws::error as aws_error;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::token::OAuthToken;
@@ -64,14 +61,10 @@ impl SecretsManagerStore {
                     CreateOutcome::Exists => state = self.describe(name).await?,
                 },
                 State::Deleted(tags) => {
-                    match self.client.restore_secret().secret_id(name).send().await {
-                        Ok(_) => {}
+                    if !self.restore(name).await? {
                         // Deleted for good between our describe and now: create it afresh.
-                        Err(e) if aws_error::is_not_found(&e) => {
-                            state = State::Absent;
-                            continue;
-                        }
-                        Err(e) => return Err(aws_error::backend("RestoreSecret", e)),
+                        state = State::Absent;
+                        continue;
                     }
                     restored = true;
                     state = State::Live(tags);
@@ -149,28 +142,12 @@ impl SecretsManagerStore {
         wanted: &[(String, String)],
     ) -> Result<bool> {
         let (changed, stale) = tag_diff(current, wanted);
-        let changed: Vec<Tag> = changed
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         let any = !changed.is_empty() || !stale.is_empty();
         if !changed.is_empty() {
-            self.client
-                .tag_resource()
-                .secret_id(name)
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| aws_error::backend("TagResource", e))?;
+            self.tag(name, changed).await?;
         }
         if !stale.is_empty() {
-            self.client
-                .untag_resource()
-                .secret_id(name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| aws_error::backend("UntagResource", e))?;
+            self.untag(name, stale).await?;
         }
         Ok(any)
     }
