@@ -192,23 +192,23 @@ impl SecretKeySource {
     /// # Errors
     /// [`Error::KeySource`] when the keyring is missing or malformed or KMS refuses; a backend failure.
     pub async fn rebind(&self) -> Result<bool> {
-        if self.kms.is_none() {
+        let Some(kms) = &self.kms else {
             return Ok(false);
-        }
+        };
         for _ in 0..UPDATE_ATTEMPTS {
             let (mut doc, version) = self.read_document(true).await?;
             if doc.format >= FORMAT {
                 return Ok(false);
             }
             for stored in &mut doc.index {
-                *stored = self.bind_key(stored, "index").await?;
+                *stored = self.bind_key(kms, stored, "index").await?;
             }
             if let Some(staged) = &mut doc.index_staged {
-                staged.key = self.bind_key(&staged.key, "index").await?;
+                staged.key = self.bind_key(kms, &staged.key, "index").await?;
             }
             for stored in &mut doc.keys {
                 stored.key = self
-                    .bind_key(&stored.key, &data_context(&stored.id))
+                    .bind_key(kms, &stored.key, &data_context(&stored.id))
                     .await?;
             }
             doc.format = FORMAT;

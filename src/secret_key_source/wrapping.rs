@@ -43,12 +43,9 @@ impl SecretKeySource {
         }
     }
 
-    /// One stored key re-wrapped by KMS with this keyring's name in its context (a key stored
-    /// unwrapped has nothing to bind and is returned as it is).
-    pub(super) async fn bind_key(&self, stored: &str, context: &str) -> Result<String> {
-        let Some(kms) = &self.kms else {
-            return Ok(stored.to_owned());
-        };
+    /// One KMS-wrapped key re-wrapped by `kms` with this keyring's name in its context. (A key stored
+    /// unwrapped has nothing to bind: [`rebind`](SecretKeySource::rebind) stops before it.)
+    pub(super) async fn bind_key(&self, kms: &Kms, stored: &str, context: &str) -> Result<String> {
         let bytes = self.entry_bytes(stored, context)?;
         let out = kms
             .client
