@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::env::{ACCOUNTS_URL_ENV_VAR, DATA_CENTER_ENV_VAR};
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::OAuthToken;
@@ -155,6 +156,32 @@ fn lifetime(expires_in: Option<u64>, expires_in_sec: Option<u64>) -> Result<Dura
 }
 
 impl AccountsClient {
+    /// A client for the accounts server an operator configured: `accounts_url` when given (sandboxes,
+    /// tests), else the data centre named by `data_center` (`us`, `eu`, ...).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown data centre.
+    pub fn for_server(accounts_url: Option<&str>, data_center: &str) -> Result<Self> {
+        Ok(match accounts_url {
+            Some(url) => Self::with_base_url(url),
+            None => Self::new(data_center.parse::<DataCenter>()?),
+        })
+    }
+
+    /// [`for_server`](Self::for_server) from the environment: `ZOHO_ACCOUNTS_URL`, else
+    /// `ZOHO_DATA_CENTER` (default `us`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown data centre.
+    pub fn from_env() -> Result<Self> {
+        Self::for_server(
+            std::env::var(ACCOUNTS_URL_ENV_VAR).ok().as_deref(),
+            std::env::var(DATA_CENTER_ENV_VAR)
+                .as_deref()
+                .unwrap_or("us"),
+        )
+    }
+
     /// A client for a data centre's accounts server.
     pub fn new(data_center: DataCenter) -> Self {
         Self::with_base_url(data_center.accounts_url())

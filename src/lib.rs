@@ -35,6 +35,7 @@ mod error;
 mod id;
 mod key_source;
 mod keyring;
+mod keys_config;
 mod lease;
 mod lookup;
 mod manager;
@@ -53,6 +54,7 @@ pub use envelope::{open_token, seal_token};
 pub use error::{Error, Result};
 pub use key_source::KeySource;
 pub use keyring::{KEY_LEN, Keyring, MAX_KEY_ID_LEN};
+pub use keys_config::KeysConfig;
 pub use lease::{Lease, RefreshCoordinator};
 pub use manager::{
     DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN, RefreshDueReport, TokenManager, TokenManagerBuilder,

@@ -19,7 +19,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use zoho_token_store::{
-    Error, KeySource, Keyring, RecoveryWindow, SecretKeySource, SecretsManagerStore, TokenStore,
+    Error, Keyring, KeysConfig, RecoveryWindow, SecretsManagerStore, TokenStore,
 };
 
 use crate::convert::{to_py, token_from};
@@ -41,24 +41,13 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many tokens the read cache holds when a TTL is given.
 const CACHE_CAPACITY: usize = 10_000;
 
-/// Where the keys come from.
-#[derive(Clone)]
-enum Keys {
-    /// A keyring given as text, or read from `ZOHO_TOKEN_STORE_KEYS` when the store was made.
-    Ring(Arc<Keyring>),
-    /// A keyring kept in a secret, optionally KMS-wrapped.
-    Secret {
-        name: String,
-        kms_key_id: Option<String>,
-        allow_unbound: bool,
-    },
-}
-
 /// What a store is built from, kept so a forked child can build its own.
 #[derive(Clone)]
 struct Config {
     prefix: String,
-    keys: Keys,
+    /// A keyring given as text or read from `ZOHO_TOKEN_STORE_KEYS` when the store was made, or a
+    /// keyring secret.
+    keys: KeysConfig,
     endpoint_url: Option<String>,
     region: Option<String>,
     cache_ttl: Option<Duration>,
@@ -153,22 +142,7 @@ async fn build(config: &Config) -> zoho_token_store::Result<SecretsManagerStore>
     }
     let sdk = loader.load().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let keys: Arc<dyn KeySource> = match &config.keys {
-        Keys::Ring(ring) => ring.clone(),
-        Keys::Secret {
-            name,
-            kms_key_id,
-            allow_unbound,
-        } => {
-            let source =
-                SecretKeySource::new(client.clone(), name).allow_unbound_keys(*allow_unbound);
-            Arc::new(match kms_key_id {
-                Some(key) => source.with_kms(aws_sdk_kms::Client::new(&sdk), key),
-                None => source,
-            })
-        }
-    };
-    let mut builder = SecretsManagerStore::builder(client, keys)
+    let mut builder = SecretsManagerStore::builder(client, config.keys.key_source(&sdk))
         .prefix(&config.prefix)
         .recovery_window(config.recovery_window);
     if let Some(ttl) = config.cache_ttl {
@@ -229,13 +203,11 @@ impl Store {
         // Read once, here: a forked child builds its store from this keyring, not from whatever the
         // environment holds by then.
         let keys = match (keyring_secret, keys) {
-            (Some(name), _) => Keys::Secret {
-                name,
-                kms_key_id,
-                allow_unbound: allow_unbound_keyring,
-            },
-            (None, Some(text)) => Keys::Ring(Arc::new(Keyring::parse(&text).map_err(raise)?)),
-            (None, None) => Keys::Ring(Arc::new(Keyring::from_env().map_err(raise)?)),
+            (Some(name), _) => KeysConfig::secret(name)
+                .kms_key_id(kms_key_id)
+                .allow_unbound_keys(allow_unbound_keyring),
+            (None, Some(text)) => KeysConfig::keyring(Keyring::parse(&text).map_err(raise)?),
+            (None, None) => KeysConfig::keyring(Keyring::from_env().map_err(raise)?),
         };
         let cache_ttl = match cache_ttl_seconds {
             None => None,

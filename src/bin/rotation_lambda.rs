@@ -11,42 +11,20 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error as LambdaError, LambdaEvent, service_fn};
 use zoho_token_store::{
-    AccountsClient, DEFAULT_PREFIX, DataCenter, KeySource, Keyring, RotationEvent, RotationHandler,
-    SecretKeySource, SecretsManagerStore,
+    AccountsClient, DEFAULT_PREFIX, KeysConfig, RotationEvent, RotationHandler, SecretsManagerStore,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), LambdaError> {
     let config = aws_config::load_from_env().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
-    let keys: Arc<dyn KeySource> = match std::env::var("ZOHO_TOKEN_STORE_KEYRING_SECRET") {
-        Ok(secret) => {
-            let source = SecretKeySource::new(client.clone(), secret).allow_unbound_keys(
-                std::env::var("ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING").is_ok_and(|v| v == "1"),
-            );
-            match std::env::var("ZOHO_TOKEN_STORE_KMS_KEY_ID") {
-                Ok(kms_key) => {
-                    Arc::new(source.with_kms(aws_sdk_kms::Client::new(&config), kms_key))
-                }
-                Err(_) => Arc::new(source),
-            }
-        }
-        Err(_) => Arc::new(Keyring::from_env()?),
-    };
+    let keys = KeysConfig::from_env()?.key_source(&config);
     let prefix =
         std::env::var("ZOHO_TOKEN_STORE_PREFIX").unwrap_or_else(|_| DEFAULT_PREFIX.to_owned());
     let store = SecretsManagerStore::builder(client, keys)
         .prefix(prefix)
         .build()?;
-    let accounts = match std::env::var("ZOHO_ACCOUNTS_URL") {
-        Ok(url) => AccountsClient::with_base_url(url),
-        Err(_) => AccountsClient::new(
-            std::env::var("ZOHO_DATA_CENTER")
-                .as_deref()
-                .unwrap_or("us")
-                .parse::<DataCenter>()?,
-        ),
-    };
+    let accounts = AccountsClient::from_env()?;
     let handler = Arc::new(RotationHandler::new(Arc::new(store), accounts));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RotationEvent>| {
         let handler = Arc::clone(&handler);

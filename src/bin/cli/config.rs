@@ -5,8 +5,8 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region};
 use clap::Args;
 use zoho_token_store::{
-    AccountsClient, DEFAULT_PREFIX, DataCenter, KeySource, Keyring, RecoveryWindow,
-    SecretKeySource, SecretsManagerStore, TokenManager,
+    AccountsClient, DEFAULT_PREFIX, Keyring, KeysConfig, RecoveryWindow, SecretKeySource,
+    SecretsManagerStore, TokenManager,
 };
 
 /// Options every command shares.
@@ -87,24 +87,25 @@ impl Global {
         loader.load().await
     }
 
-    /// The key source: the keyring secret (KMS-wrapped with --kms-key-id) or ZOHO_TOKEN_STORE_KEYS.
-    pub async fn key_source(&self) -> zoho_token_store::Result<Arc<dyn KeySource>> {
-        Ok(match self.secret_key_source().await {
-            Some(source) => Arc::new(source),
-            None => Arc::new(Keyring::from_env()?),
-        })
+    /// Where the keys are: the keyring secret (KMS-wrapped with --kms-key-id) or ZOHO_TOKEN_STORE_KEYS.
+    fn keys(&self) -> zoho_token_store::Result<KeysConfig> {
+        match &self.keyring_secret {
+            Some(name) => Ok(self.keyring_secret(name)),
+            None => Ok(KeysConfig::keyring(Keyring::from_env()?)),
+        }
+    }
+
+    fn keyring_secret(&self, name: &str) -> KeysConfig {
+        KeysConfig::secret(name)
+            .kms_key_id(self.kms_key_id.clone())
+            .allow_unbound_keys(self.allow_unbound_keyring)
     }
 
     /// The keyring secret's source, when one is configured.
     pub async fn secret_key_source(&self) -> Option<SecretKeySource> {
         let name = self.keyring_secret.as_ref()?;
-        let config = self.sdk_config().await;
-        let source = SecretKeySource::new(aws_sdk_secretsmanager::Client::new(&config), name)
-            .allow_unbound_keys(self.allow_unbound_keyring);
-        Some(match &self.kms_key_id {
-            Some(key) => source.with_kms(aws_sdk_kms::Client::new(&config), key),
-            None => source,
-        })
+        self.keyring_secret(name)
+            .secret_source(&self.sdk_config().await)
     }
 
     pub async fn store(&self) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
@@ -115,8 +116,10 @@ impl Global {
         &self,
         window: RecoveryWindow,
     ) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
-        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
-        let store = SecretsManagerStore::builder(client, self.key_source().await?)
+        let keys = self.keys()?;
+        let aws = self.sdk_config().await;
+        let client = aws_sdk_secretsmanager::Client::new(&aws);
+        let store = SecretsManagerStore::builder(client, keys.key_source(&aws))
             .prefix(&self.prefix)
             .recovery_window(window)
             .build()?;
@@ -125,10 +128,7 @@ impl Global {
 
     pub async fn manager(&self, zoho: &Zoho) -> zoho_token_store::Result<TokenManager> {
         let store = self.store().await?;
-        let accounts = match &zoho.accounts_url {
-            Some(url) => AccountsClient::with_base_url(url),
-            None => AccountsClient::new(zoho.data_center.parse::<DataCenter>()?),
-        };
+        let accounts = AccountsClient::for_server(zoho.accounts_url.as_deref(), &zoho.data_center)?;
         TokenManager::builder(store.clone(), accounts)
             .coordinator(store)
             .build()
