@@ -219,6 +219,35 @@ impl TokenManager {
         self.refresh(found, self.inner.margin).await
     }
 
+    /// `found`, a token as the store returned it, made fresh for at least the refresh margin before it
+    /// is handed to code that refreshes by itself (the Zoho SDKs refresh 5 s before expiry, each process
+    /// on its own): when its access token expires within the margin, it is refreshed first, once for the
+    /// fleet (under the coordinator's lease, the other processes wait and read the result), and the
+    /// fresh token is returned, also when saving it failed (the next caller then refreshes again).
+    /// Otherwise, and for a token without id, refresh token or expiry, `found` is returned as it is.
+    /// `None` when the token was deleted meanwhile.
+    ///
+    /// # Errors
+    /// As [`TokenManager::token`], except [`Error::SaveAfterRefresh`] and [`Error::TokenDeleted`]: the
+    /// caller may hand over `found` and let its own refresh run.
+    pub async fn refresh_ahead(&self, found: OAuthToken) -> Result<Option<OAuthToken>> {
+        let (Some(id), Some(_), Some(expires_at)) =
+            (&found.id, &found.refresh_token, found.expires_at_ms)
+        else {
+            return Ok(Some(found));
+        };
+        let margin = u64::try_from(self.inner.margin.as_millis()).unwrap_or(u64::MAX);
+        if expires_at.saturating_sub(now_ms()) > margin {
+            return Ok(Some(found));
+        }
+        match self.token(&OAuthToken::default().with_id(id.clone())).await {
+            Ok(fresh) => Ok(Some(fresh)),
+            Err(Error::SaveAfterRefresh { token, .. }) => Ok(Some(*token)),
+            Err(Error::TokenDeleted { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Refreshes the token now, whatever its expiry (still one refresh per token in flight, and under
     /// the lease when a coordinator is set): for operators and scheduled jobs.
     ///

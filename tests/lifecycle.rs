@@ -140,6 +140,41 @@ async fn refreshes_on_expiry_and_within_the_margin_and_keeps_the_refresh_token()
 }
 
 #[tokio::test]
+async fn refresh_ahead_hands_over_a_token_fresh_for_the_margin_refreshing_only_one_within_it() {
+    let zoho = Zoho::start().await;
+    let (store, fresh) = memory_with(stored("ida@example.com", 600_000)).await;
+    let mut due = stored("jon@example.com", 30_000);
+    store.save_token(&mut due).await.unwrap();
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .refresh_margin(Duration::from_secs(60))
+        .build()
+        .unwrap();
+
+    let same = manager.refresh_ahead(fresh.clone()).await.unwrap();
+    assert_eq!(same, Some(fresh), "ten minutes left: handed over as it is");
+    assert_eq!(zoho.refreshes(), 0);
+
+    let refreshed = manager.refresh_ahead(due.clone()).await.unwrap().unwrap();
+    assert_eq!(refreshed.access_token.unwrap().secret(), "access-1");
+    assert_eq!(refreshed.id, due.id);
+    assert_eq!(zoho.refreshes(), 1, "30 s left is within the 60 s margin");
+    let saved = store
+        .find_token_by_id(due.id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(saved.unwrap().access_token.unwrap().secret(), "access-1");
+
+    // Nothing to refresh with: handed over as it is, whatever its expiry.
+    let mut bare = due.clone();
+    bare.refresh_token = None;
+    assert_eq!(
+        manager.refresh_ahead(bare.clone()).await.unwrap(),
+        Some(bare)
+    );
+    assert_eq!(zoho.refreshes(), 1);
+}
+
+#[tokio::test]
 async fn a_short_lived_token_from_zoho_does_not_start_a_refresh_loop() {
     let zoho = Zoho::start_with(Duration::ZERO, 0, 30).await;
     let (store, _) = memory_with(stored("hal@example.com", -1)).await;

@@ -4,20 +4,19 @@
 //! The Zoho Python SDK refreshes in every process on its own: each process whose token has less than
 //! 5 s left calls Zoho, so N workers at the moment of expiry make N refreshes (and Zoho allows 10 access
 //! tokens per refresh token per 10 minutes). With `refresh_ahead_seconds`, the store hands the SDK a
-//! token that is not about to expire: a found token that expires within that margin is refreshed first
-//! through the crate's `TokenManager`, under its lease in Secrets Manager, so one process refreshes and
-//! the others wait and read its result. The SDK then sees a fresh token and never refreshes by itself.
+//! token that is not about to expire: the crate's `TokenManager::refresh_ahead` refreshes a found token
+//! that expires within that margin first, under its lease in Secrets Manager, so one process refreshes
+//! and the others wait and read its result. The SDK then sees a fresh token and never refreshes by
+//! itself. This file only wires it: one manager per accounts server, and the SDK's fallback.
 //!
 //! Best effort: if the refresh fails (Zoho down, a revoked token), the stored token is returned as it
 //! is and the SDK's own flow goes on as without this (and reports the failure its own way).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use zoho_token_store::{
-    AccountsClient, Error, OAuthToken, SecretsManagerStore, TokenManager, TokenStore,
-};
+use zoho_token_store::{AccountsClient, OAuthToken, SecretsManagerStore, TokenManager, TokenStore};
 
 /// How close to expiry the SDK refreshes by itself (`OAuthToken.get_token`): refreshing ahead must start
 /// before that.
@@ -69,24 +68,13 @@ impl Refresher {
         Ok(manager)
     }
 
-    /// `found` as it is when it is not about to expire (or cannot be refreshed); else refreshed, once
-    /// across the fleet. None when the token was deleted meanwhile.
+    /// `found` made fresh by the crate's [`TokenManager::refresh_ahead`]; on failure, `found` as it is
+    /// (the SDK's own refresh then runs). None when the token was deleted meanwhile.
     pub(crate) async fn freshen(
         &self,
         found: OAuthToken,
         accounts_url: &str,
     ) -> Option<OAuthToken> {
-        let (Some(id), Some(_), Some(expires_at)) =
-            (&found.id, &found.refresh_token, found.expires_at_ms)
-        else {
-            return Some(found);
-        };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        if expires_at.saturating_sub(now) > u64::try_from(self.margin.as_millis()).unwrap_or(0) {
-            return Some(found);
-        }
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
@@ -94,13 +82,8 @@ impl Refresher {
                 return Some(found);
             }
         };
-        match manager
-            .token(&OAuthToken::default().with_id(id.clone()))
-            .await
-        {
-            Ok(fresh) => Some(fresh),
-            Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
-            Err(Error::TokenDeleted { .. }) => None,
+        match manager.refresh_ahead(found.clone()).await {
+            Ok(fresh) => fresh,
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "refreshing ahead failed; the SDK will refresh");
                 Some(found)
