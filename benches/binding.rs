@@ -1,9 +1,9 @@
-//! The Rust half of the Python binding's overhead benchmark (`python/bench.py` runs it): the latency of
+//! The Rust half of the Python binding's overhead benchmark (`python/benches/binding.py` runs it): the latency of
 //! each store operation from Rust, on tokens the Python side saved, printed as JSON samples in
 //! microseconds. The Python side times the same operations through the binding, on the same secrets,
 //! in alternating rounds, so the difference is the binding's cost.
 //!
-//! Environment (set by `python/bench.py`): `AWS_ENDPOINT_URL`, `ZOHO_TOKEN_STORE_PREFIX`,
+//! Environment (set by `python/benches/binding.py`): `AWS_ENDPOINT_URL`, `ZOHO_TOKEN_STORE_PREFIX`,
 //! `ZOHO_TOKEN_STORE_KEYS`, `BENCH_ID`, `BENCH_USER`, `BENCH_CLIENT_ID`, `BENCH_REFRESH`,
 //! `BENCH_ITERATIONS`; `BENCH_SWEEP=1` first sweeps the lookup bridges, for the steady state.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use zoho_token_store::{Keyring, OAuthToken, SecretsManagerStore, TokenStore};
 
 fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run python/bench.py"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run python/benches/binding.py"))
 }
 
 async fn build(lag: Option<Duration>, cached: bool) -> SecretsManagerStore {

@@ -246,14 +246,23 @@ impl OAuthToken {
     }
 }
 
-/// Milliseconds since the Unix epoch: the unit of [`OAuthToken::expires_at_ms`].
+/// Milliseconds since the Unix epoch, now: the unit of [`OAuthToken::expires_at_ms`], and the crate's
+/// one reading of the clock in that unit.
 pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    epoch_ms(std::time::SystemTime::now())
 }
 
+/// `at` in milliseconds since the Unix epoch (0 before it).
+pub(crate) fn epoch_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Why a mirror of the token and not `#[derive(Serialize)]` on it: the secret types deliberately do not
+/// implement `Serialize`, so no secret is ever written out by accident (a log line, a debug dump).
+/// [`OAuthToken::to_json`] is the one place a token is serialized, through this struct, which borrows
+/// every field (no unzeroized copy of a secret is made) and carries the SDK's wire names
+/// (`expiry_time`). [`WireOwned`] is its reading half.
 #[derive(Serialize)]
 struct WireRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]

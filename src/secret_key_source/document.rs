@@ -13,6 +13,7 @@ use crate::aws::error as aws_error;
 use crate::aws::versions::{self, Cas};
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::token::{epoch_ms, now_ms};
 
 /// The document format written: 2 binds every wrapped key to the keyring secret's name.
 pub(super) const FORMAT: u8 = 2;
@@ -57,11 +58,6 @@ pub(super) struct StoredKey {
     /// When it stopped being primary (milliseconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) demoted_at_ms: Option<u64>,
-}
-
-pub(super) fn epoch_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl SecretKeySource {
@@ -117,7 +113,7 @@ impl SecretKeySource {
     pub async fn add_primary_key(&self, key_id: &str) -> Result<()> {
         let (key, _) = self.new_key(&data_context(key_id)).await?;
         self.update(|doc| {
-            let now = epoch_ms(SystemTime::now());
+            let now = now_ms();
             if let Some(previous) = doc.keys.first_mut() {
                 previous.demoted_at_ms = Some(now);
             }

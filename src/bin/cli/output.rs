@@ -70,23 +70,16 @@ pub fn token_text(t: &OAuthToken, reveal: bool) -> String {
     out
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// "in 41 min", "expired 3 h ago", "-".
 pub fn expiry(at_ms: Option<u64>) -> String {
     let Some(at) = at_ms else {
         return "-".to_owned();
     };
-    let now = now_ms();
-    if at > now {
-        format!("in {}", span(at - now))
-    } else {
-        format!("expired {} ago", span(now - at))
+    // Read against the clock directly: the library keeps its clock reading to itself.
+    match (UNIX_EPOCH + Duration::from_millis(at)).duration_since(SystemTime::now()) {
+        Ok(left) if !left.is_zero() => format!("in {}", span(left.as_millis() as u64)),
+        Ok(_) => format!("expired {} ago", span(0)),
+        Err(past) => format!("expired {} ago", span(past.duration().as_millis() as u64)),
     }
 }
 
