@@ -1,0 +1,290 @@
+//! How a refresh happens: one in flight per token in a process (single flight), under the fleet's
+//! lease when a coordinator is set, the lookup it starts from, and when a token is due.
+
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use super::{Inner, MAX_REFRESH_MARGIN};
+use crate::error::{Error, Result};
+use crate::lease::{Lease, RefreshCoordinator};
+use crate::token::{OAuthToken, now_ms};
+
+pub(super) struct ClearOnDrop {
+    pub(super) inner: Arc<Inner>,
+    pub(super) key: String,
+}
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        let mut inflight = self
+            .inner
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Remove only a dead entry: a newer flight for the same token may already have replaced ours.
+        if inflight
+            .get(&self.key)
+            .is_some_and(|weak| weak.upgrade().is_none())
+        {
+            inflight.remove(&self.key);
+        }
+    }
+}
+
+/// A token to refresh, and whether it came from the store: a stored token is only ever written back
+/// over itself ([`TokenStore::update_token`]), so a delete that happens meanwhile stands; a token the
+/// caller brought (nothing stored yet) is saved as new.
+#[derive(Clone)]
+pub(super) struct Found {
+    pub(super) token: OAuthToken,
+    pub(super) stored: bool,
+}
+
+impl Found {
+    pub(super) fn stored(token: OAuthToken) -> Self {
+        Self {
+            token,
+            stored: true,
+        }
+    }
+}
+
+/// One in-flight refresh per token: by id, else user, else a hash of the refresh or grant token (the
+/// token itself never becomes a map key).
+pub(super) fn flight_key(token: &OAuthToken) -> String {
+    if let Some(id) = &token.id {
+        return format!("id:{id}");
+    }
+    if let Some(user) = &token.user_name {
+        return format!("user:{user}");
+    }
+    let secret = token
+        .refresh_token
+        .as_ref()
+        .map(|r| r.secret())
+        .or(token.grant_token.as_ref().map(|g| g.secret()))
+        .unwrap_or_default();
+    format!("h:{}", hex::encode(Sha256::digest(secret.as_bytes())))
+}
+
+impl Inner {
+    /// The stored token for `partial` (by id, else as find_token), merged with the caller's values; or the
+    /// caller's own token when nothing is stored but it can be exchanged or refreshed.
+    pub(super) async fn lookup(&self, partial: &OAuthToken) -> Result<Found> {
+        let mut query = partial.clone();
+        query.normalize();
+        let stored = match &query.id {
+            Some(id) => self.store.find_token_by_id(id).await?.map(|stored| {
+                let mut merged = query.clone();
+                merged.fill_from(&stored);
+                merged
+            }),
+            None => self.store.find_token(&query).await?,
+        };
+        match stored {
+            Some(token) => Ok(Found::stored(token)),
+            None if query.grant_token.is_some() || query.refresh_token.is_some() => Ok(Found {
+                token: query,
+                stored: false,
+            }),
+            None => Err(Error::invalid_token(
+                "no stored token matches, and there is no grant or refresh token to get one; authorize the user first",
+            )),
+        }
+    }
+
+    /// Whether the token needs a refresh: no access token, or less than `margin` left. A token this
+    /// manager refreshed less than `margin` ago is used until it actually expires, so a short lifetime
+    /// from Zoho cannot start a refresh loop.
+    pub(super) fn is_due(&self, token: &OAuthToken, margin: Duration) -> bool {
+        let (Some(_), Some(expires_at)) = (&token.access_token, token.expires_at_ms) else {
+            return true;
+        };
+        let now = now_ms();
+        if now >= expires_at {
+            return true;
+        }
+        if now.saturating_add(margin.as_millis() as u64) < expires_at {
+            return false;
+        }
+        // Forced refreshes (refresh_now, or a refresh_due window beyond the longest margin) ask for it.
+        if margin > MAX_REFRESH_MARGIN {
+            return true;
+        }
+        let recent = self
+            .refreshed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        recent
+            .get(&flight_key(token))
+            .is_none_or(|at| at.elapsed() >= margin)
+    }
+
+    pub(super) async fn refresh(
+        self: Arc<Self>,
+        found: Found,
+        margin: Duration,
+    ) -> Result<OAuthToken> {
+        let (Some(id), Some(coordinator)) = (found.token.id.clone(), self.coordinator.clone())
+        else {
+            return self.refresh_now(found).await;
+        };
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if let Some(lease) = coordinator.try_acquire(&id, self.lease_ttl).await? {
+                let held = HeldLease {
+                    coordinator: Arc::clone(&coordinator),
+                    lease: Arc::new(Mutex::new(lease)),
+                    released: false,
+                };
+                return self.refresh_holding(found, margin, held).await;
+            }
+            if started.elapsed() >= self.wait_timeout {
+                return Err(Error::RefreshTimeout {
+                    id,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+            // The holder saves before it releases: the stored token may be fresh now.
+            match self.store.reload_token(&id).await? {
+                Some(stored) if !self.is_due(&stored, margin) => return Ok(stored),
+                None if found.stored => return Err(Error::TokenDeleted { id }),
+                _ => {}
+            }
+        }
+    }
+
+    async fn refresh_holding(
+        &self,
+        found: Found,
+        margin: Duration,
+        mut held: HeldLease,
+    ) -> Result<OAuthToken> {
+        let id = found.token.id.clone().unwrap_or_default();
+        // Re-read under the lease: another process may have refreshed just before we took it, or an
+        // operator may have deleted the token (then it stays deleted: no call to Zoho, nothing written).
+        let latest = match self.store.reload_token(&id).await {
+            Ok(Some(stored)) if !self.is_due(&stored, margin) => {
+                held.release().await;
+                return Ok(stored);
+            }
+            Ok(Some(stored)) => Found::stored(stored),
+            Ok(None) if found.stored => {
+                held.release().await;
+                return Err(Error::TokenDeleted { id });
+            }
+            Ok(None) => found,
+            Err(e) => {
+                held.release().await;
+                return Err(e);
+            }
+        };
+        let renewing = async {
+            // Keep the lease while Zoho is slow; stop quietly if it is lost (the refresh still completes).
+            // A throttled or failed renew is not a lost lease: it is still ours until it expires, so try
+            // again soon instead of giving it up.
+            let mut pause = self.lease_ttl / 3;
+            loop {
+                tokio::time::sleep(pause).await;
+                let mut lease = held.lease.lock().await;
+                match held.coordinator.renew(&mut lease, self.lease_ttl).await {
+                    Ok(true) => pause = self.lease_ttl / 3,
+                    Err(e) if e.is_retryable() => {
+                        tracing::debug!(token = %id, error = %e, "renewing the refresh lease failed; retrying");
+                        pause = self.lease_ttl / 12;
+                    }
+                    Ok(false) | Err(_) => {
+                        tracing::warn!(token = %id, "refresh lease lost while refreshing");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        };
+        let result = tokio::select! {
+            result = self.refresh_now(latest) => result,
+            () = renewing => unreachable!("renewal loops forever"),
+        };
+        held.release().await;
+        result
+    }
+
+    /// Calls Zoho, fills in the new access token, discovers the user if needed, and saves.
+    async fn refresh_now(&self, found: Found) -> Result<OAuthToken> {
+        let Found { token, stored } = found;
+        let grant = if token.refresh_token.is_some() {
+            self.accounts.refresh(&token).await?
+        } else {
+            self.accounts.exchange_grant(&token).await?
+        };
+        let mut fresh = token;
+        grant.apply_to(&mut fresh);
+        self.refreshed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(flight_key(&fresh), Instant::now());
+        let unsaved = |fresh: &OAuthToken, e: Error| Error::SaveAfterRefresh {
+            token: Box::new(fresh.clone()),
+            source: Box::new(e),
+        };
+        if fresh.user_name.is_none()
+            && self.discover_user
+            && let (Some(domain), Some(access)) = (&fresh.api_domain, &fresh.access_token)
+        {
+            match self.accounts.current_user(domain, access).await {
+                Ok(user) => fresh.user_name = Some(user),
+                Err(e) => return Err(unsaved(&fresh, e)),
+            }
+        }
+        let mut saved = fresh.clone();
+        let written = if stored {
+            self.store.update_token(&saved).await
+        } else {
+            self.store.save_token(&mut saved).await
+        };
+        match written {
+            Ok(()) => Ok(saved),
+            // Deleted while Zoho answered: the deletion stands, and the fresh token is not handed out.
+            Err(e @ Error::TokenDeleted { .. }) => Err(e),
+            Err(e) => Err(unsaved(&fresh, e)),
+        }
+    }
+}
+
+/// A lease this process holds; released on every path, and by a spawned task if the refresh is
+/// cancelled (otherwise it would only free itself when its time to live runs out).
+struct HeldLease {
+    coordinator: Arc<dyn RefreshCoordinator>,
+    lease: Arc<Mutex<Lease>>,
+    released: bool,
+}
+
+impl HeldLease {
+    async fn release(&mut self) {
+        self.released = true;
+        let lease = self.lease.lock().await.clone();
+        if let Err(e) = self.coordinator.release(&lease).await {
+            tracing::warn!(error = %e, "could not release a refresh lease; it expires on its own");
+        }
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (coordinator, lease) = (Arc::clone(&self.coordinator), Arc::clone(&self.lease));
+            runtime.spawn(async move {
+                let lease = lease.lock().await.clone();
+                let _ = coordinator.release(&lease).await;
+            });
+        }
+    }
+}
