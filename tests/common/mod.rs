@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod contract;
 pub mod lag;
+pub mod strict;
 pub mod zoho;
 
 use std::process::Command;
@@ -46,9 +47,14 @@ pub fn endpoint() -> &'static str {
 /// ("dictionary changed size during iteration") while other tests write; the SDK retries a 500 as it
 /// would on AWS. Budgets count calls, not attempts, so retries never move them.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(endpoint()).await
+}
+
+/// [`sdk_config`] for another endpoint (the strict AWS model in front of LocalStack).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6))
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
             "test",

@@ -1,0 +1,77 @@
+//! The strict AWS model (`localstack/strict-aws`) in front of LocalStack: one proxy per test that asks
+//! for it, with the behaviours the test chooses, reached by any client through its endpoint.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_secretsmanager::Client;
+use serde_json::Value;
+
+/// A running strict model; stopped when dropped.
+pub struct StrictAws {
+    endpoint: String,
+    child: Child,
+}
+
+impl StrictAws {
+    /// Starts a proxy with `options` (see `localstack/strict-aws --help`) in front of the shared
+    /// LocalStack, on a free port. Panics with the reason if it cannot start: nothing is skipped.
+    pub fn start(options: &[&str]) -> Self {
+        let upstream = super::endpoint();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/strict-aws");
+        let mut child = Command::new(script)
+            .args(["--upstream", upstream, "--port", "0"])
+            .args(options)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let endpoint = line
+            .trim()
+            .strip_prefix("strict-aws: listening on ")
+            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"))
+            .to_owned();
+        Self { endpoint, child }
+    }
+
+    /// Its endpoint, for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A Secrets Manager client through it (a "process" of the fleet: its own connections).
+    pub async fn client(&self) -> Client {
+        Client::new(&self.sdk_config().await)
+    }
+
+    /// SDK configuration through it.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        super::sdk_config_for(&self.endpoint).await
+    }
+
+    /// What it did so far: lagged answers, pages, refusals, and versions per secret.
+    pub async fn stats(&self) -> Value {
+        zoho_token_store::reqwest::get(format!("{}/_strict/stats", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// One counter of [`stats`](Self::stats).
+    pub async fn stat(&self, name: &str) -> u64 {
+        self.stats().await[name].as_u64().unwrap()
+    }
+}
+
+impl Drop for StrictAws {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
