@@ -65,6 +65,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// AWS would not return a secret's value: a per-secret failure inside a successful batch read, such
+    /// as `AccessDeniedException` (the caller may list the secret but not read it) or
+    /// `DecryptionFailure` (its KMS key is disabled, deleted, or not usable by the caller). Whole-store
+    /// jobs name it and go on, as they do for a secret that is not a readable token.
+    #[error("AWS does not return the value of secret `{secret}` ({code}): {fix}")]
+    SecretUnavailable {
+        /// Name (or ARN) of the secret.
+        secret: String,
+        /// The service's error code for it.
+        code: String,
+        /// What to check or change so it can be read.
+        fix: String,
+    },
+
     /// The keyring could not be loaded or changed: a missing or malformed keyring secret, or a KMS key
     /// that is missing, disabled, or not the one the keys were wrapped with.
     #[error("key source: {reason}")]
@@ -263,7 +277,10 @@ impl Error {
     pub fn is_unreadable_entry(&self) -> bool {
         matches!(
             self,
-            Self::CorruptSecret { .. } | Self::Decrypt { .. } | Self::UnknownKeyId { .. }
+            Self::CorruptSecret { .. }
+                | Self::Decrypt { .. }
+                | Self::UnknownKeyId { .. }
+                | Self::SecretUnavailable { .. }
         )
     }
 
@@ -278,6 +295,7 @@ impl Error {
             Self::Decrypt { .. } => "Decrypt",
             Self::UnknownKeyId { .. } => "UnknownKeyId",
             Self::CorruptSecret { .. } => "CorruptSecret",
+            Self::SecretUnavailable { .. } => "SecretUnavailable",
             Self::KeySource { .. } => "KeySource",
             Self::KeyInUse { .. } => "KeyInUse",
             Self::IndexKeyInUse { .. } => "IndexKeyInUse",

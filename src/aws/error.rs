@@ -151,6 +151,33 @@ impl BatchEntryError {
             || is_deletion_message(Some(&self.code), Some(&self.message))
     }
 
+    /// Whether retrying the batch may bring the value (throttling, a transient service failure).
+    pub(crate) fn is_transient(&self) -> bool {
+        THROTTLING_CODES.contains(&self.code.as_str())
+            || TRANSIENT_CODES.contains(&self.code.as_str())
+    }
+
+    /// A failure that stays: this one secret cannot be read, by this caller, until someone changes a
+    /// policy or a key. Named as [`Error::SecretUnavailable`], so whole-store jobs isolate it.
+    pub(crate) fn into_unavailable(self) -> Error {
+        let fix = match self.code.as_str() {
+            "AccessDeniedException" => {
+                "grant this caller secretsmanager:GetSecretValue on it (and kms:Decrypt on its KMS key), \
+                 or move it out of the store's prefix"
+            }
+            "DecryptionFailure" => {
+                "its KMS key is disabled, pending deletion, or not usable by this caller: enable the key or \
+                 grant kms:Decrypt"
+            }
+            _ => "see the AWS error code; the rest of the store was read",
+        };
+        Error::SecretUnavailable {
+            secret: super::secret_name_of(&self.secret).to_owned(),
+            code: self.code,
+            fix: fix.to_owned(),
+        }
+    }
+
     pub(crate) fn into_error(self) -> Error {
         let throttled = THROTTLING_CODES.contains(&self.code.as_str());
         let retryable = throttled || TRANSIENT_CODES.contains(&self.code.as_str());

@@ -34,13 +34,7 @@ pub(super) fn data_context(key_id: &str) -> String {
 impl SecretKeySource {
     /// The name wrapped keys are bound to: the secret's name, also when it is configured by ARN.
     pub(super) fn bound_name(&self) -> &str {
-        match self.name.split_once(":secret:") {
-            // arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>
-            Some((arn, tail)) if arn.starts_with("arn:") && tail.len() > 7 => {
-                &tail[..tail.len() - 7]
-            }
-            _ => &self.name,
-        }
+        crate::aws::secret_name_of(&self.name)
     }
 
     /// One KMS-wrapped key re-wrapped by `kms` with this keyring's name in its context. (A key stored

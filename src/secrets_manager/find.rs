@@ -1,7 +1,7 @@
 //! Lookup planning: which secrets a lookup reads, by name or by index tag, in what order, through the
 //! cache and the lookup bridges, and the check that the keyring's index key is the store's.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use aws_sdk_secretsmanager::types::FilterNameStringType;
 
@@ -13,11 +13,17 @@ use crate::keyring::Keyring;
 use crate::lookup::Lookup;
 use crate::token::OAuthToken;
 
+/// The least time before a check that found no tagged token looks again.
+const INDEX_KEY_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl SecretsManagerStore {
     /// Checks that the keyring's index key is the one this store's tokens were tagged with: with another
     /// one, every lookup misses and every save of a known user creates a second token. Lookups that miss
-    /// run this check once per store object; call it to fail early (at start-up, before an import).
-    /// Costs 1 `ListSecrets`. An empty store, or one whose tokens all predate the check tag, passes.
+    /// run this check until it has judged by the store's tagged tokens once per store object; call it to
+    /// fail early (at start-up, before an import). Costs 1 `ListSecrets`, more only while the service
+    /// answers empty pages that say more may follow. An empty store, or one whose tokens all predate the
+    /// check tag, passes, and is looked at again after the listing lag (at least a minute): its tokens
+    /// may not be listed yet.
     ///
     /// # Errors
     /// [`Error::WrongIndexKey`]; a backend or key-source failure.
@@ -31,29 +37,49 @@ impl SecretsManagerStore {
         if self.index_key_checked.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let page = self
-            .list_page(
-                vec![
-                    self.prefix_filter(),
-                    Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
-                ],
-                20,
-            )
-            .await?;
-        let ours = index::check_values(ring);
-        let seen: Vec<String> = page
-            .iter()
-            .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
-            .map(|s| tag_pairs(s.tags()))
-            .filter(|tags| self.claims(tags))
-            .filter_map(|tags| index::tag_value(&tags, index::CHECK_KEY).map(str::to_owned))
-            .collect();
-        if !seen.is_empty() && !seen.iter().any(|v| ours.contains(v)) {
-            return Err(Error::WrongIndexKey {
-                prefix: self.prefix.clone(),
-            });
+        let recheck_after = self.listing_lag.max(INDEX_KEY_RECHECK);
+        let unseen_at = *self
+            .index_key_unseen_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if unseen_at.is_some_and(|at| at.elapsed() < recheck_after) {
+            return Ok(());
         }
-        self.index_key_checked.store(true, Ordering::Relaxed);
+        let filters = vec![
+            self.prefix_filter(),
+            Self::filter(FilterNameStringType::TagKey, [index::CHECK_KEY.to_owned()]),
+        ];
+        let ours = index::check_values(ring);
+        let mut next = None;
+        loop {
+            // An empty page with a NextToken says nothing about the store: read on until one shows
+            // tagged tokens, or the listing ends.
+            let (page, token) = self.list_page(filters.clone(), 20, next.take()).await?;
+            let seen: Vec<String> = page
+                .iter()
+                .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
+                .map(|s| tag_pairs(s.tags()))
+                .filter(|tags| self.claims(tags))
+                .filter_map(|tags| index::tag_value(&tags, index::CHECK_KEY).map(str::to_owned))
+                .collect();
+            if !seen.is_empty() {
+                if !seen.iter().any(|v| ours.contains(v)) {
+                    return Err(Error::WrongIndexKey {
+                        prefix: self.prefix.clone(),
+                    });
+                }
+                self.index_key_checked.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+            match token {
+                Some(token) => next = Some(token),
+                None => break,
+            }
+        }
+        *self
+            .index_key_unseen_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(std::time::Instant::now());
         Ok(())
     }
 

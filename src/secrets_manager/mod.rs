@@ -91,6 +91,9 @@ pub struct SecretsManagerStore {
     cache: Option<cache::Cache>,
     /// Whether the keyring's index key was found to be the store's (see `check_index_key`).
     index_key_checked: std::sync::atomic::AtomicBool,
+    /// When the check last found no tagged token to judge by (an empty store, or listings that do not
+    /// show its tokens yet): it looks again once the listings have caught up.
+    index_key_unseen_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// When this store last swept old lookup bridges (see `recent`).
     last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }

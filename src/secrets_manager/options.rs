@@ -142,6 +142,7 @@ impl SecretsManagerStoreBuilder {
                 .cache
                 .map(|(capacity, ttl)| super::cache::Cache::new(capacity, ttl)),
             index_key_checked: std::sync::atomic::AtomicBool::new(false),
+            index_key_unseen_at: std::sync::Mutex::new(None),
             last_sweep: std::sync::Mutex::new(None),
         })
     }

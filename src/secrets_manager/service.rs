@@ -210,21 +210,28 @@ impl SecretsManagerStore {
         }
     }
 
-    /// The first page of live secrets matching `filters`, at most `max` of them: one `ListSecrets`.
+    /// One page of live secrets matching `filters`, at most `max` of them, and the token of the next
+    /// page (the service may answer a short or empty page and still have more): one `ListSecrets`.
     pub(super) async fn list_page(
         &self,
         filters: Vec<Filter>,
         max: i32,
-    ) -> Result<Vec<SecretListEntry>> {
+        next: Option<String>,
+    ) -> Result<(Vec<SecretListEntry>, Option<String>)> {
         let out = self
             .client
             .list_secrets()
             .set_filters(Some(filters))
             .max_results(max)
+            .set_next_token(next)
             .send()
             .await
             .map_err(|e| aws_error::backend("ListSecrets", e))?;
-        Ok(out.secret_list().to_vec())
+        let next = out
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        Ok((out.secret_list().to_vec(), next))
     }
 
     /// Every live secret matching `filters`, 100 per `ListSecrets` call.
@@ -367,19 +374,31 @@ impl SecretsManagerStore {
     }
 
     /// The values in one `BatchGetSecretValue` answer. Secrets that vanished or sit in their recovery
-    /// window are skipped; any other per-secret failure, and any value that is not an envelope, is an error.
+    /// window are skipped; a transient per-secret failure fails the call (a retry may bring it); a
+    /// lasting one (access denied, a KMS key that cannot decrypt) is a value that cannot be read, named
+    /// when it is decoded, as one that is not an envelope is.
     pub(super) fn collect_page(&self, out: &BatchGetSecretValueOutput) -> Result<Vec<Raw>> {
+        let mut unavailable = Vec::new();
         for failure in out.errors() {
             let failure = aws_error::BatchEntryError {
                 secret: failure.secret_id().unwrap_or("?").to_owned(),
                 code: failure.error_code().unwrap_or("?").to_owned(),
                 message: failure.message().unwrap_or_default().to_owned(),
             };
-            if !failure.is_gone() {
+            if failure.is_gone() {
+                continue;
+            }
+            if failure.is_transient() {
                 return Err(failure.into_error());
             }
+            let name = crate::aws::secret_name_of(&failure.secret).to_owned();
+            // A nested prefix's secret is another store's, not ours.
+            if self.id_of(&name).is_some() {
+                unavailable.push(Raw::unavailable(&name, failure.into_unavailable()));
+            }
         }
-        out.secret_values()
+        let values: Result<Vec<Raw>> = out
+            .secret_values()
             .iter()
             .filter_map(|entry| entry.name().map(|name| (name, entry)))
             // A nested prefix's secret is another store's, not ours.
@@ -392,7 +411,10 @@ impl SecretsManagerStore {
                     e.secret_binary(),
                 ))
             })
-            .collect()
+            .collect();
+        let mut values = values?;
+        values.extend(unavailable);
+        Ok(values)
     }
 
     /// Deletes this store's secrets under the nested prefix `dir` (leases, lookup bridges) created at or

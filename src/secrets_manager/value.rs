@@ -22,9 +22,9 @@ pub(crate) struct Raw {
     /// The version that holds `AWSCURRENT`, for compare-and-swap writes.
     pub(crate) version_id: Option<String>,
     pub(crate) envelope: Vec<u8>,
-    /// Why the value cannot be an envelope at all, if so: reported when it is decoded, so a scan can
-    /// name it and go on.
-    not_an_envelope: Option<&'static str>,
+    /// Why the value cannot be read as an envelope at all (not one, or AWS would not return it), if
+    /// so: reported when it is decoded, so a scan can name it and go on.
+    unreadable: Option<Error>,
 }
 
 impl Raw {
@@ -36,7 +36,7 @@ impl Raw {
         string: Option<&str>,
         binary: Option<&Blob>,
     ) -> Self {
-        let (envelope, not_an_envelope) = match (string, binary) {
+        let (envelope, reason) = match (string, binary) {
             (Some(text), _) => match BASE64.decode(text) {
                 Ok(bytes) => (bytes, None),
                 Err(_) => (
@@ -51,13 +51,23 @@ impl Raw {
             name: name.to_owned(),
             version_id: version_id.map(str::to_owned),
             envelope,
-            not_an_envelope,
+            unreadable: reason.map(|reason| Error::corrupt(name, reason)),
+        }
+    }
+
+    /// A secret whose value AWS would not return, with why.
+    pub(crate) fn unavailable(name: &str, error: Error) -> Self {
+        Self {
+            name: name.to_owned(),
+            version_id: None,
+            envelope: Vec::new(),
+            unreadable: Some(error),
         }
     }
 
     pub(crate) fn key_id(&self) -> Result<&str> {
-        if let Some(reason) = self.not_an_envelope {
-            return Err(Error::corrupt(&self.name, reason));
+        if let Some(error) = &self.unreadable {
+            return Err(error.clone());
         }
         envelope::key_id(&self.name, &self.envelope)
     }

@@ -1,0 +1,244 @@
+//! The strict AWS model (`localstack/strict-aws`) and the store behind it: each behaviour AWS has and
+//! LocalStack lacks is shown to bite (a store that ignored it would fail here), and the store to hold.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use common::strict::StrictAws;
+use common::{keyring, token_for, unique_prefix};
+use zoho_token_store::{
+    Error, Keyring, OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore,
+};
+
+async fn store_via(strict: &StrictAws, prefix: &str) -> SecretsManagerStore {
+    SecretsManagerStore::builder(strict.client().await, keyring())
+        .prefix(prefix)
+        .build()
+        .unwrap()
+}
+
+fn by_refresh(tag: &str) -> OAuthToken {
+    OAuthToken::default()
+        .with_client("1000.CLIENTID", "cs")
+        .with_refresh_token(format!("refresh-{tag}"))
+}
+
+#[test]
+fn the_models_rules_hold_on_a_fake_clock() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            dir,
+            "-p",
+            "test_strict_aws.py",
+        ])
+        .output()
+        .expect("python3 runs the model's unit tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_token_saved_a_moment_ago_is_missing_from_lagged_listings_and_found_through_its_bridge() {
+    let strict = StrictAws::start(&["--lag", "60", "--lag-floor", "60"]);
+    let prefix = unique_prefix("strict-lag");
+    let store = store_via(&strict, &prefix).await;
+    let mut token = token_for("ann@example.com", "lag");
+    store.save_token(&mut token).await.unwrap();
+
+    // The listing does not show it, a read by name does.
+    let client = strict.client().await;
+    let listed = client
+        .list_secrets()
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values(&prefix)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.secret_list().is_empty(), "{listed:?}");
+    let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
+    client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap();
+
+    // A second process finds it by refresh token: the filtered batch misses, the bridge does not.
+    let other = store_via(&strict, &prefix).await;
+    let found = other.find_token(&by_refresh("lag")).await.unwrap();
+    assert_eq!(found.unwrap().id, token.id);
+    // A store that trusts the listings (no bridges) misses it: what AWS would do to it.
+    let trusting = SecretsManagerStore::builder(strict.client().await, keyring())
+        .prefix(&prefix)
+        .listing_lag(Duration::ZERO)
+        .build()
+        .unwrap();
+    assert_eq!(trusting.find_token(&by_refresh("lag")).await.unwrap(), None);
+    assert!(strict.stat("lagged_answers").await >= 3);
+}
+
+#[tokio::test]
+async fn uneven_pages_lose_no_token() {
+    let strict = StrictAws::start(&["--uneven-pages", "--seed", "5"]);
+    let prefix = unique_prefix("strict-pages");
+    let store = store_via(&strict, &prefix).await;
+    for n in 0..25 {
+        let mut token = token_for(&format!("user{n}@example.com"), &format!("p{n}"));
+        store.save_token(&mut token).await.unwrap();
+    }
+    let tokens = store.get_tokens().await.unwrap();
+    assert_eq!(tokens.len(), 25);
+    assert!(
+        strict.stat("empty_pages").await > 0,
+        "{}",
+        strict.stats().await
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_index_key_is_named_even_when_the_first_page_is_empty() {
+    // Before the check paged on, an empty first page passed it: every lookup then missed for good.
+    let strict = StrictAws::start(&["--empty-first-pages"]);
+    let prefix = unique_prefix("strict-indexkey");
+    let store = store_via(&strict, &prefix).await;
+    let mut token = token_for("bea@example.com", "ik");
+    store.save_token(&mut token).await.unwrap();
+
+    let foreign = Keyring::new("k1", &[0x11; 32], &[0x42; 32]).unwrap();
+    let other = SecretsManagerStore::builder(strict.client().await, foreign)
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let err = other.check_index_key().await.unwrap_err();
+    assert!(matches!(err, Error::WrongIndexKey { .. }), "{err:?}");
+    assert!(strict.stat("empty_pages").await >= 1);
+    store.check_index_key().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_version_quota_refuses_the_write_past_it() {
+    let strict = StrictAws::start(&["--version-quota", "3", "--version-window", "3600"]);
+    let prefix = unique_prefix("strict-quota");
+    let store = store_via(&strict, &prefix).await;
+    let mut token = token_for("cal@example.com", "q");
+    store.save_token(&mut token).await.unwrap();
+    for n in 0..2 {
+        token.access_token = Some(format!("access-{n}").into());
+        store.save_token(&mut token).await.unwrap();
+    }
+    token.access_token = Some("access-over".into());
+    let err = store.save_token(&mut token).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("PutSecretValue") && text.contains("LimitExceededException"),
+        "{text}"
+    );
+    let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
+    assert_eq!(strict.stats().await["versions"][&name], 3);
+}
+
+#[tokio::test]
+async fn a_secret_aws_will_not_return_is_isolated_by_whole_store_reads_and_named() {
+    let strict = StrictAws::start(&["--decryption-failure", "/broken", "--deny-read", "/locked"]);
+    let prefix = unique_prefix("strict-unreadable");
+    let store = store_via(&strict, &prefix).await;
+    for (id, user) in [("ok1", "ok"), ("broken1", "br"), ("locked1", "lo")] {
+        let mut token = token_for(&format!("{user}@example.com"), user).with_id(id);
+        store.save_token(&mut token).await.unwrap();
+    }
+    // The store's name for `broken1` is `<prefix>broken1`: the patterns match those two only.
+    let scan = store.scan_tokens().await.unwrap();
+    let ids: Vec<_> = scan.tokens.iter().map(|t| t.id.clone().unwrap()).collect();
+    assert_eq!(ids, ["ok1"]);
+    let mut named: Vec<_> = scan
+        .unreadable
+        .iter()
+        .map(|u| (u.id.clone().unwrap(), u.error.kind()))
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            ("broken1".to_owned(), "SecretUnavailable"),
+            ("locked1".to_owned(), "SecretUnavailable")
+        ]
+    );
+    for entry in &scan.unreadable {
+        let text = entry.error.to_string();
+        assert!(
+            text.contains("DecryptionFailure") || text.contains("AccessDeniedException"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("refresh-") && !text.contains("client-secret-"),
+            "{text}"
+        );
+    }
+    // get_tokens and the key-usage scan (which retire relies on) fail by name, as for any secret they
+    // cannot read; before, the whole batch failed with a bare backend error.
+    let err = store.get_tokens().await.unwrap_err();
+    assert_eq!(err.kind(), "SecretUnavailable", "{err}");
+    let err = store.key_usage().await.unwrap_err();
+    assert_eq!(err.kind(), "SecretUnavailable", "{err}");
+    assert!(strict.stat("read_refusals").await >= 2);
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_refuses_new_values() {
+    let strict = StrictAws::start(&[]);
+    let prefix = unique_prefix("strict-deleted");
+    let store = SecretsManagerStore::builder(strict.client().await, keyring())
+        .prefix(&prefix)
+        .recovery_window(RecoveryWindow::Days(7))
+        .build()
+        .unwrap();
+    let mut token = token_for("dee@example.com", "del");
+    store.save_token(&mut token).await.unwrap();
+    let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
+    store
+        .delete_token(token.id.as_deref().unwrap())
+        .await
+        .unwrap();
+
+    let err = strict
+        .client()
+        .await
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidRequestException")
+    );
+    let err = store.update_token(&token).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    assert_eq!(strict.stat("deleted_write_refusals").await, 1);
+}
+
+#[tokio::test]
+async fn throttling_past_the_retries_is_kind_throttled_and_retryable() {
+    let strict = StrictAws::start(&["--throttle", "1.0"]);
+    let store = store_via(&strict, &unique_prefix("strict-throttle")).await;
+    let err = store.find_token_by_id("t1").await.unwrap_err();
+    assert_eq!(err.kind(), "Throttled", "{err}");
+    assert!(err.is_retryable());
+    assert!(strict.stat("throttled").await >= 1);
+}
