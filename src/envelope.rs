@@ -1,5 +1,6 @@
-//! The encrypted form of a token: a small versioned binary envelope, and the one seal and open of a
-//! token that the store, the benchmarks and the fuzz target share.
+//! The encrypted form of a token, and the one seal and open of a token.
+//!
+//! The store, the benchmarks and the fuzz target all seal and open tokens here.
 //!
 //! ```text
 //! offset  size  field

@@ -1,6 +1,7 @@
-//! Where a process finds its keys, as its operator configures it: the one choice between a keyring in
-//! memory and a keyring secret (KMS-wrapped or not) that the CLI, the Python package and the rotation
-//! Lambda all make.
+//! Where a process finds its keys, as its operator configures it.
+//!
+//! The one choice between a keyring in memory and a keyring secret (KMS-wrapped or not) that the CLI,
+//! the Python package and the rotation Lambda all make.
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
-//! What every part of the crate that calls AWS shares: classifying its failures, and writing secret
-//! versions idempotently and by compare-and-swap (the store, its leases, the keyring secret and the
-//! rotation handler all do).
+//! Helpers every AWS caller in the crate shares: failure classification and safe version writes.
+//!
+//! The store, its leases, the keyring secret and the rotation handler all classify failures and write
+//! secret versions idempotently and by compare-and-swap through these.
 
 pub(crate) mod error;
 pub(crate) mod versions;

@@ -1,5 +1,7 @@
-//! How a refresh happens: one in flight per token in a process (single flight), under the fleet's
-//! lease when a coordinator is set, the lookup it starts from, and when a token is due.
+//! How a refresh happens: single flight, the fleet's lease, the lookup, the due check.
+//!
+//! One refresh in flight per token in a process, under the fleet's lease when a coordinator is set; the
+//! lookup it starts from, and when a token is due.
 
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
-//! The keyring secret's document: its JSON shape and format versions, reading and checking it, and
-//! changing it by compare-and-swap (create, add a key, stage an index key, retire, rebind).
+//! The keyring secret's document: its JSON, its versions, and changes to it.
+//!
+//! Its shape and format versions, reading and checking it, and changing it by compare-and-swap (create,
+//! add a key, stage an index key, retire, rebind).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

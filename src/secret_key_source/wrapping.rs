@@ -1,6 +1,7 @@
-//! How each key is kept in the keyring document: as base64 (protected by Secrets Manager's own
-//! encryption and IAM), or wrapped by AWS KMS with an encryption context that binds it to its role and
-//! to this keyring secret.
+//! How each key is kept in the keyring document: plain, or wrapped by AWS KMS.
+//!
+//! Plain keys are base64, protected by Secrets Manager's own encryption and IAM; wrapped ones carry an
+//! encryption context that binds them to their role and to this keyring secret.
 
 use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;

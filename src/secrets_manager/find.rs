@@ -1,5 +1,7 @@
-//! Lookup planning: which secrets a lookup reads, by name or by index tag, in what order, through the
-//! cache and the lookup bridges, and the check that the keyring's index key is the store's.
+//! Lookup planning: which secrets a lookup reads, and in what order.
+//!
+//! By name or by index tag, through the cache and the lookup bridges; and the check that the keyring's
+//! index key is the store's.
 
 use std::sync::{Arc, PoisonError};
 

@@ -1,5 +1,7 @@
-//! One method per Secrets Manager call: each sends one request (or pages through one listing) and maps
-//! the service's answers (absent, in its recovery window, another store's) to what the store acts on.
+//! One method per Secrets Manager call.
+//!
+//! Each sends one request (or pages through one listing) and maps the service's answers (absent, in its
+//! recovery window, another store's) to what the store acts on.
 
 use std::time::SystemTime;
 

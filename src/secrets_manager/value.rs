@@ -1,5 +1,7 @@
-//! A secret's value and the token in it: sealing a token for its secret, and reading it back (the id
-//! inside must be the one the name ends with).
+//! A secret's value and the token in it.
+//!
+//! Sealing a token for its secret, and reading it back (the id inside must be the one the name ends
+//! with).
 
 use std::sync::Arc;
 

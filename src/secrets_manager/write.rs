@@ -1,5 +1,7 @@
-//! The write path: create, restore or put a token's value, then its tags, its lookup bridges and the
-//! cache; and overwriting without ever re-creating a deleted token.
+//! The write path: the value first, then tags, lookup bridges and the cache.
+//!
+//! Create, restore or put a token's value, then the rest; and overwriting without ever re-creating a
+//! deleted token.
 
 use super::SecretsManagerStore;
 use super::index::{self, IndexKind};

@@ -1,5 +1,6 @@
-//! The commands that make and rotate keys: keygen, keys, rotate, retag, retire, init-keyring,
-//! rebind-keyring.
+//! The commands that make and rotate keys.
+//!
+//! keygen, keys, rotate, retag, retire, init-keyring, rebind-keyring.
 
 use serde_json::json;
 use zoho_token_store::{BulkOptions, Keyring};
