@@ -417,7 +417,7 @@ class Proxy:
             return self.paged_passthrough(payload, headers)
         if operation == "BatchGetSecretValue" and payload.get("Filters"):
             return self.lagged_batch(payload, headers)
-        if operation == "BatchGetSecretValue" and payload.get("NextToken", "").startswith("strict-"):
+        if operation == "BatchGetSecretValue" and str(payload.get("NextToken", "")).startswith("strict-"):
             return self.lagged_batch(payload, headers)
 
         status, answer = self.call(operation, payload, headers)
@@ -476,68 +476,68 @@ class Proxy:
 
     # ---- lagged and paged listings ---------------------------------------------------------------
 
-    def lagged_list(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        m = self.model
+    def next_page(
+        self, payload: dict[str, Any], key: str, max_results: int, first_entries: Callable[[], list[Any]]
+    ) -> tuple[list[Any], Optional[str]]:
+        """The page a request asks for of a listing the proxy answers itself: the first one from
+        `first_entries()`, a later one from where its `NextToken` left off."""
         token = payload.get("NextToken")
         if token:
-            resumed = m.resume(token)
+            resumed = self.model.resume(token)
             if resumed is None:
-                return error_body("InvalidNextTokenException", "The NextToken value is invalid.")
+                raise Refusal(*error_body("InvalidNextTokenException", "The NextToken value is invalid."))
             entries = resumed[0]
         else:
-            include = bool(payload.get("IncludePlannedDeletion"))
-            entries = [
+            entries = first_entries()
+        return self.model.page(entries, key, max_results, first=not token)
+
+    def lagged_list(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        m = self.model
+        include = bool(payload.get("IncludePlannedDeletion"))
+
+        def entries() -> list[Any]:
+            return [
                 list_entry(m, n, t, s, e)
                 for (n, t, s, e) in m.lagged_matches(payload["Filters"], False, include)
             ]
-        page, next_token = m.page(entries, "SecretList", int(payload.get("MaxResults") or 100), not token)
-        answer: dict[str, Any] = {"SecretList": page}
-        if next_token:
-            answer["NextToken"] = next_token
-        return 200, answer
+
+        page, next_token = self.next_page(payload, "SecretList", int(payload.get("MaxResults") or 100), entries)
+        return 200, with_token({"SecretList": page}, next_token)
 
     def paged_passthrough(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """An unfiltered listing: current, but in uneven pages when they are on."""
         m = self.model
         if not (m.options.uneven_pages or m.options.empty_first_pages):
             return self.call("ListSecrets", payload, headers)
-        token = payload.get("NextToken")
-        if token and token.startswith("strict-"):
-            resumed = m.resume(token)
-            if resumed is None:
-                return error_body("InvalidNextTokenException", "The NextToken value is invalid.")
-            entries = resumed[0]
-        else:
-            entries, upstream_token = [], None
+
+        def entries() -> list[Any]:
+            found, upstream_token = [], None
             while True:
-                ask = dict(payload, MaxResults=100)
+                ask = {k: v for k, v in payload.items() if k != "NextToken"}
+                ask["MaxResults"] = 100
                 if upstream_token:
                     ask["NextToken"] = upstream_token
                 status, answer = self.call("ListSecrets", ask, headers)
                 if status != 200:
-                    return status, answer
-                entries.extend(answer.get("SecretList", []))
+                    raise Refusal(status, answer)
+                found.extend(answer.get("SecretList", []))
                 upstream_token = answer.get("NextToken")
                 if not upstream_token:
-                    break
-        page, next_token = m.page(entries, "SecretList", int(payload.get("MaxResults") or 100), not token)
-        answer = {"SecretList": page}
-        if next_token:
-            answer["NextToken"] = next_token
-        return 200, answer
+                    return found
+
+        page, next_token = self.next_page(payload, "SecretList", int(payload.get("MaxResults") or 100), entries)
+        return 200, with_token({"SecretList": page}, next_token)
 
     def lagged_batch(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         m = self.model
-        token = payload.get("NextToken")
-        if token:
-            resumed = m.resume(token)
-            if resumed is None:
-                return error_body("InvalidNextTokenException", "The NextToken value is invalid.")
-            names = resumed[0]
-        else:
+
+        def names() -> list[Any]:
             # Only secrets live now can be fetched by name; one deleted since was "gone" on AWS too.
-            names = [n for (n, _, _, _) in m.lagged_matches(payload["Filters"], True)]
-        page, next_token = m.page(names, "SecretValues", min(int(payload.get("MaxResults") or 20), 20), not token)
+            return [n for (n, _, _, _) in m.lagged_matches(payload["Filters"], True)]
+
+        page, next_token = self.next_page(
+            payload, "SecretValues", min(int(payload.get("MaxResults") or 20), 20), names
+        )
         answer: dict[str, Any] = {"SecretValues": [], "Errors": []}
         if page:
             status, fetched = self.call("BatchGetSecretValue", {"SecretIdList": page}, headers)
@@ -545,9 +545,22 @@ class Proxy:
                 return status, fetched
             answer = self.split_unreadable(fetched)
             answer.pop("NextToken", None)
-        if next_token:
-            answer["NextToken"] = next_token
-        return 200, answer
+        return 200, with_token(answer, next_token)
+
+
+class Refusal(Exception):
+    """An answer other than success, raised from deep in a request."""
+
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(body.get("__type", status))
+        self.status = status
+        self.body = body
+
+
+def with_token(answer: dict[str, Any], token: Optional[str]) -> dict[str, Any]:
+    if token:
+        answer["NextToken"] = token
+    return answer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -587,6 +600,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             payload = json.loads(body) if body else {}
             status, answer = self.proxy.handle(operation, payload, headers, body)
+        except Refusal as refusal:
+            status, answer = refusal.status, refusal.body
         except Exception as e:  # a bug here must show as a server error, not a hang
             print(f"strict-aws: {operation}: {e!r}", file=sys.stderr, flush=True)
             status, answer = 500, {"__type": "InternalFailure", "message": f"strict-aws: {e!r}"}
