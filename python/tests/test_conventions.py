@@ -118,3 +118,22 @@ def test_each_operation_costs_what_the_rust_store_does(make_store):
     uncached.reset_calls()
     uncached.find_token_by_id(token.get_id())
     assert uncached.calls() == {"GetSecretValue": 1}
+
+
+def test_the_sdks_save_after_a_refresh_never_brings_back_a_token_deleted_meanwhile(make_store):
+    # The SDK found the token (it carries its id), an operator deleted it, the SDK refreshed and saves.
+    store = make_store()
+    found = signed_in(tag="gone")
+    store.save_token(found)
+    store.delete_token(found.get_id())
+    found.set_access_token("access-after-refresh")
+    with pytest.raises(SDKException) as raised:
+        store.save_token(found)
+    assert raised.value.kind == "TokenDeleted", raised.value
+    assert store.find_token(OAuthToken(user_signature=UserSignature("alice@example.com:7001"))) is None
+    assert store.get_tokens() == []
+
+    # A new sign-in (no id yet) is stored as before.
+    fresh = signed_in(tag="again")
+    store.save_token(fresh)
+    assert store.find_token_by_id(fresh.get_id()).get_refresh_token() == "refresh-again"

@@ -14,6 +14,7 @@ import itertools
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
@@ -127,6 +128,26 @@ class Run:
         self.ids.same(file_token.get_id(), our_token.get_id())
         assert fields(file_token) == fields(our_token), op
 
+    def update_absent(self, make: Any) -> None:
+        """A save by an id neither store holds: where FileStore appends a row under it, ours refuses
+        (deletes stick: a token carrying an id updates the token found under it, and one deleted since
+        is not brought back). FileStore's row is removed again, so the two stores stay the same."""
+        file_token, our_token = make(), make()
+        try:
+            self.theirs.save_token(file_token)
+            file_error = None
+        except SDKException as e:
+            file_error = e
+        with pytest.raises(SDKException) as ours:
+            self.ours.save_token(our_token)
+        self.last_ok = False
+        if file_error is None:
+            assert ours.value.kind == "TokenDeleted", ours.value
+            self.theirs.delete_token(file_token.get_id())
+        else:
+            self.errors += 1
+            assert ours.value.kind == KIND_OF[file_error.error_message], (ours.value, file_error)
+
     def stored_ids(self) -> List[Tuple[str, str]]:
         return self.ids.pairs()
 
@@ -172,10 +193,10 @@ class Run:
                 token.set_expires_in(str(1_900_000_000_000 + n))
                 return token
 
+            if absent:
+                self.update_absent(make)
+                return
             f, o, ft, ot = self.both(kind, make, lambda s, t: s.save_token(t))
-            if absent and self.last_ok:
-                # FileStore appends a row under the id given, ours writes the secret it names: both keep it.
-                self.ids.same(ft.get_id(), ot.get_id())
             self.same_token(kind, ft, ot)
         elif kind == "update_by_user":
             _, n, new_access = op

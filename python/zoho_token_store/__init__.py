@@ -203,10 +203,15 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         ``find_token``, whose values first fill the fields ``token`` leaves None; else as a new token.
         Sets the id on ``token``.
 
+        Deletes stick: a token that carries an id (the store gave it when the token was found or saved)
+        updates that token only; when it was deleted meanwhile, nothing is written (FileStore would
+        append it again). The SDK makes this save after its own refresh, so a token an operator deleted
+        stays deleted.
+
         Raises:
             TokenStoreError: ``token`` is not an ``OAuthToken``, names a user or id that matches nothing
-                while carrying no grant, refresh or access token (kind ``InvalidToken``), or the store
-                failed.
+                while carrying no grant, refresh or access token (kind ``InvalidToken``), its id names a
+                token deleted since (kind ``TokenDeleted``), or the store failed.
         """
         if not isinstance(token, OAuthToken):
             raise TokenStoreError(

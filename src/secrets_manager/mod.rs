@@ -163,12 +163,26 @@ impl SecretsManagerStore {
     /// written, id included. Costs one read more than `save_token` when the token matches (none when the
     /// cache holds it).
     ///
+    /// Deletes stick: a token that carries an id updates the token found under it, so when that token
+    /// is gone (deleted, or in its recovery window) nothing is written and the save says so, where the
+    /// SDK's FileStore would append it again. This is the save the SDK makes after its own refresh: a
+    /// token an operator deleted meanwhile stays deleted. A token without an id (a new sign-in, or a
+    /// process bootstrapping from a configured refresh token) is stored as `save_token` stores it.
+    ///
     /// # Errors
-    /// As [`save_token`](TokenStore::save_token).
+    /// [`Error::TokenDeleted`] for a token whose id names no stored token; otherwise as
+    /// [`save_token`](TokenStore::save_token).
     pub async fn merge_and_save_token(&self, token: &mut OAuthToken) -> Result<()> {
         token.normalize();
         let stored = match &token.id {
-            Some(id) => self.find_token_by_id(id).await?,
+            Some(id) => match self.find_token_by_id(id).await? {
+                Some(stored) => Some(stored),
+                None => {
+                    // A token that could not be stored anyway says why, as save_token would.
+                    check_insertable(token)?;
+                    return Err(Error::TokenDeleted { id: id.clone() });
+                }
+            },
             None => self.find_token(token).await?,
         };
         if let Some(stored) = stored {

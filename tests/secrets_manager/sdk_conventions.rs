@@ -1,10 +1,10 @@
 //! The Zoho SDK stores' conventions the Python package relies on: a save that fills what the token
-//! leaves empty.
+//! leaves empty, and never brings back a token deleted since it was found.
 
-use zoho_token_store::{Error, OAuthToken, TokenStore};
+use zoho_token_store::{Error, OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore};
 
 use super::saved;
-use crate::common::{store, token_for};
+use crate::common::{client, keyring, store, token_for, unique_prefix};
 
 #[tokio::test]
 async fn merge_and_save_fills_what_the_token_leaves_empty_as_the_sdk_stores_do() {
@@ -49,4 +49,41 @@ async fn merge_and_save_fills_what_the_token_leaves_empty_as_the_sdk_stores_do()
         Err(Error::InvalidToken { .. })
     ));
     assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_sdks_save_after_a_refresh_never_brings_back_a_deleted_token() {
+    for window in [RecoveryWindow::Days(7), RecoveryWindow::Immediate] {
+        let prefix = unique_prefix("merge-deleted");
+        let store = SecretsManagerStore::builder(client().await, keyring())
+            .prefix(&prefix)
+            .recovery_window(window)
+            .build()
+            .unwrap();
+        // The SDK found the token (so it carries its id), an operator deleted it, the SDK refreshed and
+        // now saves what it holds.
+        let mut found = saved(&store, token_for("kim@example.com", "k")).await;
+        let id = found.id.clone().unwrap();
+        store.delete_token(&id).await.unwrap();
+        found.access_token = Some("access-after-refresh".into());
+        let err = store.merge_and_save_token(&mut found).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::TokenDeleted { id: gone } if *gone == id),
+            "{window:?}: {err:?}"
+        );
+        assert!(!store.contains(&id).await.unwrap(), "{window:?}: restored");
+        assert_eq!(store.find_token(&found).await.unwrap(), None, "{window:?}");
+        assert!(store.get_tokens().await.unwrap().is_empty(), "{window:?}");
+
+        // A token never found (a new sign-in, or a bootstrap from a configured refresh token) is still
+        // stored, and is found again by the user.
+        let mut fresh = token_for("kim@example.com", "k2");
+        store.merge_and_save_token(&mut fresh).await.unwrap();
+        assert!(fresh.id.is_some());
+        let again = store
+            .find_token(&OAuthToken::default().with_user_name("kim@example.com"))
+            .await
+            .unwrap();
+        assert_eq!(again.unwrap().refresh_token, fresh.refresh_token);
+    }
 }
