@@ -356,3 +356,148 @@ fn a_keyring_whose_index_key_is_not_the_stores_is_named_not_taken_for_an_empty_s
             "would be: created 0, updated 0, unchanged 4",
         ));
 }
+
+/// One row of the SDK's current layout for `user` under `client`, expiring at `expiry`.
+fn sdk_row(user: &str, client: &str, tag: &str, expiry: u64) -> String {
+    format!(
+        "{HEADER}\n1,{user},{client},secret-{tag},1000.refresh-{tag},1000.access-{tag},,{expiry},https://app.example.com/cb,https://www.zohoapis.eu\n"
+    )
+}
+
+#[test]
+fn another_apps_token_for_the_same_user_is_refused_by_name_and_the_first_stays() {
+    let env = Env::new("import-other-client");
+    let first = env.file(
+        "app1.txt",
+        &sdk_row("ann@example.com", "1000.CRM", "crm", 1_900_000_000_000),
+    );
+    env.cmd().arg("import").arg(&first).assert().success();
+
+    // The same user signed in to a second app: its refresh token works for that client only.
+    let second = env.file(
+        "app2.txt",
+        &sdk_row("ann@example.com", "1000.BOOKS", "books", 1_900_000_000_500),
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&second)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "row 2: user `ann@example.com` is stored already for client id `1000.CRM`; this row is for \
+             client id `1000.BOOKS`, another app: nothing written",
+        ))
+        .stderr(predicate::str::contains("--prefix"))
+        .stdout(predicate::str::contains("updated 0"));
+    let tokens = stored(&env);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        field(&tokens, "ann@example.com", "refresh_token"),
+        "1000.refresh-crm"
+    );
+
+    // The way out it names: the second app's tokens under a prefix of their own.
+    let books = format!("{}-books/", env.prefix.trim_end_matches('/'));
+    env.cmd()
+        .args(["import", "--prefix", &books])
+        .arg(&second)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created 1"));
+    assert_eq!(
+        field(&stored(&env), "ann@example.com", "refresh_token"),
+        "1000.refresh-crm"
+    );
+}
+
+#[test]
+fn an_older_file_never_puts_back_older_tokens() {
+    let env = Env::new("import-older-file");
+    let old = env.file(
+        "old.txt",
+        &sdk_row("bo@example.com", "1000.CRM", "old", 1_900_000_000_000),
+    );
+    env.cmd().arg("import").arg(&old).assert().success();
+    // The app refreshed since: a newer token is stored.
+    let newer = env.file(
+        "new.txt",
+        &sdk_row("bo@example.com", "1000.CRM", "new", 1_900_000_003_600),
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&newer)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+
+    // Importing the older file again: the stored token expires later, so it stays (not an error).
+    env.cmd()
+        .arg("import")
+        .arg(&old)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "row 2: the stored token is newer (it expires later than the row); it stays",
+        ))
+        .stdout(predicate::str::contains(
+            "created 0, updated 0, unchanged 0, kept 1 newer, failed 0",
+        ));
+    let report = env.json(&["import", old.to_str().unwrap()]);
+    assert_eq!(report["kept"][0]["row"], 2, "{report}");
+    let tokens = stored(&env);
+    assert_eq!(
+        field(&tokens, "bo@example.com", "access_token"),
+        "1000.access-new"
+    );
+    assert_eq!(
+        field(&tokens, "bo@example.com", "refresh_token"),
+        "1000.refresh-new"
+    );
+}
+
+#[test]
+fn a_row_from_a_file_written_before_the_stored_token_changed_does_not_replace_it() {
+    let env = Env::new("import-changed-since");
+    env.cmd()
+        .arg("import")
+        .arg(env.file(
+            "first.txt",
+            &sdk_row("cy@example.com", "1000.CRM", "first", 1_900_000_000_000),
+        ))
+        .assert()
+        .success();
+    // Same expiry, other values, in a file last written an hour ago: the stored token changed since.
+    let stale = env.file(
+        "stale.txt",
+        &sdk_row("cy@example.com", "1000.CRM", "stale", 1_900_000_000_000),
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    env.cmd()
+        .arg("import")
+        .arg(&stale)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the stored token is newer (it changed after the file was written)",
+        ));
+    assert_eq!(
+        field(&stored(&env), "cy@example.com", "access_token"),
+        "1000.access-first"
+    );
+    // The same rows in a file written now do replace it.
+    let fresh = env.file(
+        "fresh.txt",
+        &sdk_row("cy@example.com", "1000.CRM", "stale", 1_900_000_000_000),
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&fresh)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+}

@@ -184,6 +184,8 @@ class Run:
             self.same_token(kind, ft, ot)
         elif kind == "update_by_id":
             _, n, absent, new_access = op
+            # pick() gives absent ids also while nothing is stored.
+            absent = absent or not self.stored_ids()
             file_id, our_id = self.pick(n, absent)
             access = self.fresh("access", "-") if new_access else None
             ids = iter([file_id, our_id])

@@ -124,6 +124,16 @@ impl SecretsManagerStore {
         Ok(matches!(self.describe(&name).await?, State::Live(tags) if self.claims(&tags)))
     }
 
+    /// When the token with this id last changed, as the service reports it (its value or its tags), read
+    /// by name so it is current: 1 `DescribeSecret`. `None` when no live token has this id. For
+    /// telling whether a stored token is newer than a copy of it (an import of an older file).
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for an invalid id; a backend failure.
+    pub async fn last_changed(&self, id: &str) -> Result<Option<SystemTime>> {
+        self.changed_at(&self.secret_name(id)?).await
+    }
+
     /// [`delete_token`](TokenStore::delete_token), telling whether a live token of this store was
     /// there: for callers that must fail on an absent id, as the Zoho SDK's own stores do. With a
     /// recovery window the deletion's answer tells (same calls as `delete_token`); a forced deletion

@@ -74,6 +74,19 @@ impl SecretsManagerStore {
         }
     }
 
+    /// When a live secret last changed (its value or its tags); `None` when it is gone or scheduled for
+    /// deletion, or the service does not say.
+    pub(super) async fn changed_at(&self, name: &str) -> Result<Option<SystemTime>> {
+        match self.client.describe_secret().secret_id(name).send().await {
+            Ok(out) if out.deleted_date().is_some() => Ok(None),
+            Ok(out) => Ok(out
+                .last_changed_date()
+                .and_then(|d| SystemTime::try_from(*d).ok())),
+            Err(e) if aws_error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(aws_error::backend("DescribeSecret", e)),
+        }
+    }
+
     /// A live secret's tags and the version holding `AWSCURRENT`; `None` when it is gone or scheduled
     /// for deletion.
     pub(crate) async fn describe_current(

@@ -104,6 +104,8 @@ enum Command {
     /// Import tokens from a Zoho SDK store: its CSV file, a SQLite `oauthtoken` table, or JSON lines
     #[command(after_help = "\
 Idempotent: a row whose token is stored already is updated (or left alone if equal), never duplicated.
+A row never replaces another app's token for the same user (refused: use that app's own --prefix), nor
+a stored token newer than itself (expiring later, or changed after the file was written: kept).
 A bad row is reported with its number and the others go on; the exit code is 1 if any row failed.
 
 Examples:

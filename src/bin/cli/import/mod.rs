@@ -1,4 +1,7 @@
 //! The `import` command: every row of a Zoho SDK store's file, stored once per identity, idempotently.
+//!
+//! Nothing stored is lost to an import: a row never replaces a token of another app (another client id)
+//! for the same user, nor one newer than itself (expiring later, or changed since the file was written).
 
 use serde_json::json;
 use zoho_token_store::{OAuthToken, SecretsManagerStore, TokenStore};
@@ -11,11 +14,13 @@ mod read;
 pub use read::Format;
 
 /// What importing one row does to the store.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Change {
     Created,
     Updated,
     Unchanged,
+    /// The stored token is newer than the row (why): it stays.
+    Kept(&'static str),
 }
 
 /// `import`: reads every row of `file`, then stores each one (or, with `dry_run`, says what it would do).
@@ -27,6 +32,8 @@ pub async fn run(
     new_ids: bool,
 ) -> Outcome {
     let rows = read::read(file, format).map_err(Failure::Failed)?;
+    // A stored token that changed after the file was written is newer than any row of it.
+    let written_at = std::fs::metadata(file).and_then(|m| m.modified()).ok();
     let store = g.store().await?;
     // With another store's index key, every row would look new ("would be: created N"): say so once.
     store.check_index_key().await?;
@@ -38,7 +45,7 @@ pub async fn run(
     for row in rows {
         bar.inc(1);
         let number = row.number;
-        match import_row(&store, row, dry_run, new_ids).await {
+        match import_row(&store, row, written_at, dry_run, new_ids).await {
             RowEnd::Done(change, mapped) => tally.count(number, change, mapped),
             RowEnd::Failed(reason) => tally.failures.push((number, reason)),
             RowEnd::Stop(e) => {
@@ -73,11 +80,12 @@ impl From<zoho_token_store::Error> for RowEnd {
     }
 }
 
-/// One row: which stored token it updates, if any, and the write (none for an unchanged row, nor on a
-/// dry run). Counted only once its write landed.
+/// One row: which stored token it updates, if any, and the write (none for an unchanged or kept row,
+/// nor on a dry run). Counted only once its write landed.
 async fn import_row(
     store: &SecretsManagerStore,
     row: read::Row,
+    written_at: Option<std::time::SystemTime>,
     dry_run: bool,
     new_ids: bool,
 ) -> RowEnd {
@@ -94,6 +102,9 @@ async fn import_row(
     };
     let change = match existing {
         Some(stored) => {
+            if let Some(refusal) = another_app(&stored, &token) {
+                return RowEnd::Failed(refusal);
+            }
             token.id = stored.id.clone();
             // A token stored already keeps the id it came with.
             token.source_id.clone_from(&stored.source_id);
@@ -101,12 +112,16 @@ async fn import_row(
             if stored == token {
                 Change::Unchanged
             } else {
-                Change::Updated
+                match newer_stored(store, &stored, &token, written_at).await {
+                    Ok(Some(why)) => Change::Kept(why),
+                    Ok(None) => Change::Updated,
+                    Err(e) => return e.into(),
+                }
             }
         }
         None => Change::Created,
     };
-    if change != Change::Unchanged
+    if matches!(change, Change::Created | Change::Updated)
         && !dry_run
         && let Err(e) = store.save_token(&mut token).await
     {
@@ -119,6 +134,47 @@ async fn import_row(
         )
     });
     RowEnd::Done(change, mapped)
+}
+
+/// The refusal for a row of another app than the stored token of the same user: both apps' tokens are
+/// needed (each refresh token works for its own client only), and one prefix holds one per user.
+fn another_app(stored: &OAuthToken, row: &OAuthToken) -> Option<String> {
+    let (Some(theirs), Some(ours)) = (&stored.client_id, &row.client_id) else {
+        return None;
+    };
+    (theirs != ours).then(|| {
+        let who = stored
+            .user_name
+            .as_deref()
+            .map_or_else(|| "this token".to_owned(), |u| format!("user `{u}`"));
+        format!(
+            "{who} is stored already for client id `{theirs}`; this row is for client id `{ours}`, \
+             another app: nothing written (import each app's tokens under its own --prefix)"
+        )
+    })
+}
+
+/// Why the stored token is newer than the row, if it is: it expires later, or it changed after the
+/// file was written (1 `DescribeSecret`).
+async fn newer_stored(
+    store: &SecretsManagerStore,
+    stored: &OAuthToken,
+    row: &OAuthToken,
+    written_at: Option<std::time::SystemTime>,
+) -> Result<Option<&'static str>, zoho_token_store::Error> {
+    if let (Some(theirs), Some(ours)) = (stored.expires_at_ms, row.expires_at_ms)
+        && theirs > ours
+    {
+        return Ok(Some("it expires later than the row"));
+    }
+    let (Some(id), Some(written_at)) = (&stored.id, written_at) else {
+        return Ok(None);
+    };
+    Ok(store
+        .last_changed(id)
+        .await?
+        .filter(|changed| *changed > written_at)
+        .map(|_| "it changed after the file was written"))
 }
 
 /// What is stored for this row now: the same identity first (whatever id or layout it came from), then
@@ -156,6 +212,8 @@ struct Tally {
     failures: Vec<(usize, String)>,
     /// Rows whose id cannot name a secret: (row, the file's id, the id stored under).
     mapped: Vec<(usize, String, Option<String>)>,
+    /// Rows older than the stored token, which stays: (row, why).
+    kept: Vec<(usize, &'static str)>,
     /// The row at which the service failed, and how.
     stopped: Option<(usize, zoho_token_store::Error)>,
 }
@@ -169,12 +227,13 @@ impl Tally {
             Change::Created => self.created += 1,
             Change::Updated => self.updated += 1,
             Change::Unchanged => self.unchanged += 1,
+            Change::Kept(why) => self.kept.push((row, why)),
         }
     }
 
     fn print(&self, g: &Global, dry_run: bool) {
         let (created, updated, unchanged) = (self.created, self.updated, self.unchanged);
-        let failed = self.failures.len();
+        let (kept, failed) = (self.kept.len(), self.failures.len());
         if g.json {
             let errors: Vec<_> = self
                 .failures
@@ -186,8 +245,13 @@ impl Tally {
                 .iter()
                 .map(|(n, from, to)| json!({"row": n, "from": from, "to": to}))
                 .collect();
+            let kept: Vec<_> = self
+                .kept
+                .iter()
+                .map(|(n, why)| json!({"row": n, "reason": why}))
+                .collect();
             print_json(
-                &json!({"dry_run": dry_run, "created": created, "updated": updated, "unchanged": unchanged, "failed": failed, "errors": errors, "mapped": mapped}),
+                &json!({"dry_run": dry_run, "created": created, "updated": updated, "unchanged": unchanged, "failed": failed, "errors": errors, "mapped": mapped, "kept": kept}),
             );
             return;
         }
@@ -198,12 +262,20 @@ impl Tally {
                 None => outln!("row {n}: id `{from}` cannot name a secret; would get a new id"),
             }
         }
+        for (n, why) in &self.kept {
+            outln!("row {n}: the stored token is newer ({why}); it stays");
+        }
         for (n, reason) in &self.failures {
             eprintln!("row {n}: {reason}");
         }
         let verb = if dry_run { "would be: " } else { "" };
+        // Only when it happened: the line most imports print stays as it was.
+        let kept = match kept {
+            0 => String::new(),
+            n => format!(", kept {n} newer"),
+        };
         outln!(
-            "{verb}created {created}, updated {updated}, unchanged {unchanged}, failed {failed}"
+            "{verb}created {created}, updated {updated}, unchanged {unchanged}{kept}, failed {failed}"
         );
     }
 
