@@ -23,8 +23,8 @@ changes the answers the way AWS would (each behaviour switchable, every draw fro
 - ``--throttle P``: each Secrets Manager request is refused with ``ThrottlingException`` with
   probability P.
 
-``GET /_strict/stats`` returns what it did (lagged answers, pages, refusals) and the versions each
-secret holds within the window. Other services (KMS, STS) pass through untouched.
+``GET /_strict/stats`` returns what it did (lagged answers, pages, refusals), the versions each
+secret holds within the window, and every version ever written per secret name. Other services (KMS, STS) pass through untouched.
 
 Usage: ``strict-aws --upstream http://127.0.0.1:4566 --port 0 --lag 300 --seed 1``; the first line on
 standard output is ``strict-aws: listening on http://127.0.0.1:PORT``.
@@ -117,6 +117,8 @@ class Model:
         # Paged answers still being read: token -> (remaining entries, key of the entries' list).
         self.pages: dict[str, tuple[list[Any], str]] = {}
         self.next_page = 0
+        # Every version ever written, per secret name (deletions do not take them back).
+        self.versions_written: dict[str, int] = {}
         self.stats: dict[str, int] = {
             "lagged_answers": 0,
             "pages": 0,
@@ -211,6 +213,7 @@ class Model:
             now = self.clock()
             secret.versions.append((now, token or f"anonymous-{now}"))
             secret.value_changed = now
+            self.versions_written[name] = self.versions_written.get(name, 0) + 1
 
     def _prune(self, secret: Secret) -> None:
         horizon = self.clock() - self.options.version_window
@@ -585,6 +588,8 @@ class Handler(BaseHTTPRequestHandler):
             with m.lock:
                 stats = dict(m.stats)
             stats["versions"] = m.versions_report()
+            with m.lock:
+                stats["versions_written"] = dict(m.versions_written)
             self.send(200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
             return
         self.passthrough(b"")

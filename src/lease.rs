@@ -21,7 +21,12 @@ pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct Lease {
     pub(crate) token_id: String,
+    /// Which link of the token's lease chain it holds (see the Secrets Manager lease).
+    pub(crate) link: u32,
     pub(crate) version: String,
+    /// Until when its holder may still renew it or free it by deleting it: well before it expires, by
+    /// the holder's clock (milliseconds since the epoch; see the Secrets Manager lease).
+    pub(crate) release_by_ms: u64,
 }
 
 /// Cross-process mutual exclusion for refreshing one token.

@@ -242,3 +242,117 @@ async fn throttling_past_the_retries_is_kind_throttled_and_retryable() {
     assert!(err.is_retryable());
     assert!(strict.stat("throttled").await >= 1);
 }
+
+/// Milliseconds since the epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn a_fleet_refreshing_every_expiry_for_a_simulated_day_stays_far_inside_the_version_quota() {
+    use std::sync::Arc;
+    use zoho_token_store::{RefreshCoordinator, TokenManager};
+
+    // A simulated day: 24 expiries (Zoho's tokens live 3 s here, refreshed 1 s before they expire, so
+    // a fresh one stays fresh for 2 s, longer than a waiter's poll), 8 processes asking at every expiry,
+    // and once a holder that takes the lease and dies. AWS's quota, in a window longer than the run: 100
+    // versions per secret.
+    const EXPIRIES: usize = 24;
+    let strict = StrictAws::start(&["--version-quota", "100", "--version-window", "86400"]);
+    let zoho = common::zoho::Zoho::start_with(Duration::ZERO, 0, 3).await;
+    let prefix = unique_prefix("strict-day");
+    let mut fleet = Vec::new();
+    for _ in 0..8 {
+        let store = Arc::new(store_via(&strict, &prefix).await);
+        let manager = TokenManager::builder(store.clone(), zoho.accounts())
+            .coordinator(store.clone())
+            .refresh_margin(Duration::from_secs(1))
+            .lease_ttl(Duration::from_secs(3))
+            .wait_timeout(Duration::from_secs(15))
+            .build()
+            .unwrap();
+        fleet.push((store, manager));
+    }
+    let mut token = OAuthToken::default()
+        .with_user_name("day@example.com")
+        .with_client("1000.CLIENTID", "cs")
+        .with_refresh_token("refresh-day")
+        .with_access_token("access-old", now_ms() - 1_000);
+    fleet[0].0.save_token(&mut token).await.unwrap();
+    let id = token.id.clone().unwrap();
+    let query = OAuthToken::default().with_id(&id);
+
+    for expiry in 0..EXPIRIES {
+        if expiry == EXPIRIES / 2 {
+            // A holder that takes the lease and dies: the others wait it out and one takes it over.
+            let crashed = fleet[7]
+                .0
+                .try_acquire(&id, Duration::from_secs(3))
+                .await
+                .unwrap();
+            assert!(crashed.is_some(), "the lease was free between refreshes");
+        }
+        let tokens = futures::future::join_all(fleet.iter().map(|(_, m)| m.token(&query))).await;
+        let mut seen = Vec::new();
+        for token in tokens {
+            let token = token.unwrap_or_else(|e| panic!("expiry {expiry}: {e}"));
+            seen.push(token.access_token.unwrap().secret().to_owned());
+        }
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            1,
+            "expiry {expiry}: every process got one access token"
+        );
+        assert_eq!(
+            zoho.refreshes(),
+            expiry + 1,
+            "expiry {expiry}: one refresh for the fleet"
+        );
+        // Until it is due again (the clock the managers read).
+        let stored = fleet[0].0.reload_token(&id).await.unwrap().unwrap();
+        let due_at = stored.expires_at_ms.unwrap() - 1_000 + 100;
+        tokio::time::sleep(Duration::from_millis(due_at.saturating_sub(now_ms()))).await;
+    }
+
+    let stats = strict.stats().await;
+    assert_eq!(stats["quota_refusals"], 0, "{stats}");
+    let written = stats["versions_written"].as_object().unwrap();
+    let token_name = fleet[0].0.secret_name(&id).unwrap();
+    let lease_name = format!("{prefix}lease/{id}");
+    // Versions written per refresh, all secrets of the token together: 2. One to the token's secret,
+    // one to a lease link that lives for that refresh (created, then deleted); now and then one more,
+    // in a link of its own, by a process that reached the lease just as its holder deleted it (it reads
+    // the fresh token under it and deletes it). The dead holder's link took the lease's version in its
+    // refresh; its taker wrote the next link once.
+    let lease_versions = written[&lease_name].as_u64().unwrap();
+    assert_eq!(written[&token_name], EXPIRIES as u64 + 1, "{stats}");
+    assert!(
+        (EXPIRIES as u64..=2 * EXPIRIES as u64).contains(&lease_versions),
+        "{stats}"
+    );
+    assert_eq!(written[&format!("{lease_name}/1")], 1, "{stats}");
+    // What AWS counts against the quota: the versions each secret holds now. The token's secret holds
+    // 25 of 100 after a day; the lease links are gone.
+    let held = stats["versions"].as_object().unwrap();
+    assert_eq!(held[&token_name], EXPIRIES as u64 + 1, "{stats}");
+    assert!(
+        held.keys().all(|name| !name.starts_with(&lease_name)),
+        "{stats}"
+    );
+    // What a waiter costs: one CreateSecret when it meets a refresh (the race for the free link, which
+    // one process wins), then reads only while it waits. So at most one create per process per expiry,
+    // plus the rare late one and the dead holder's.
+    let creates: u64 = fleet
+        .iter()
+        .map(|(store, _)| store.calls().count("CreateSecret"))
+        .sum();
+    let bound = (fleet.len() as u64 + 1) * EXPIRIES as u64 + 1;
+    assert!(
+        creates <= bound,
+        "{creates} CreateSecret, more than {bound}"
+    );
+}

@@ -22,8 +22,14 @@ use zoho_token_store::{AccountsClient, OAuthToken, SecretsManagerStore, TokenMan
 /// before that.
 pub(crate) const SDK_MARGIN: Duration = Duration::from_secs(5);
 
-/// How long a process waits for another's refresh before handing the SDK the stored token.
-const WAIT: Duration = Duration::from_secs(15);
+/// How long a refresh lease lives without renewal: short, so a crashed holder (a worker killed mid
+/// request) holds the others up briefly; the holder renews it while Zoho is slow.
+const LEASE_TTL: Duration = Duration::from_secs(10);
+
+/// How long a process waits for another's refresh before handing the SDK the stored token: past a
+/// crashed holder's lease (its time to live, clock skew, a poll), so a waiter takes it over and
+/// refreshes once for the fleet rather than leaving it to the SDK in every process.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// The Python logger these warnings go to.
 const LOG_TARGET: &str = "zoho_token_store.refresh";
@@ -60,6 +66,7 @@ impl Refresher {
         let manager = TokenManager::builder(store, AccountsClient::with_base_url(&base))
             .coordinator(self.store.clone())
             .refresh_margin(self.margin)
+            .lease_ttl(LEASE_TTL)
             .wait_timeout(WAIT)
             // The SDK names the user itself when it saves a new token; refreshes keep the name.
             .without_user_discovery()

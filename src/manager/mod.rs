@@ -13,7 +13,7 @@ use reqwest::header::HeaderValue;
 
 use crate::accounts::AccountsClient;
 use crate::error::{Error, Result};
-use crate::lease::RefreshCoordinator;
+use crate::lease::{CLOCK_SKEW, RefreshCoordinator};
 use crate::secret::AccessToken;
 use crate::store::TokenStore;
 use crate::token::{OAuthToken, now_ms};
@@ -24,6 +24,10 @@ use refresh::{ClearOnDrop, Found, flight_key};
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// The longest accepted margin: a margin near the token's lifetime would refresh on every request.
 pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+
+/// What a waiter needs past a lease's time to live and clock skew to see it expired and take it over
+/// (its longest pause between polls, and the takeover's own calls).
+const TAKEOVER_POLL: Duration = Duration::from_secs(2);
 
 // The map holds flights weakly: when every caller of a refresh is cancelled, the refresh itself is
 // dropped (releasing its lease) instead of lingering half-done for the next caller.
@@ -125,7 +129,9 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// How long to wait for another process's refresh before giving up (default 30 s).
+    /// How long to wait for another process's refresh before giving up (default 40 s). It must be longer
+    /// than the lease's time to live plus clock skew and a poll, or a waiter would give up before a
+    /// crashed holder's lease could be taken over.
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
         self
@@ -147,7 +153,8 @@ impl TokenManagerBuilder {
     /// Builds the manager.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a margin above 15 minutes or a lease time to live under 3 seconds.
+    /// [`Error::InvalidConfig`] for a margin above 15 minutes, a lease time to live under 3 seconds, or a
+    /// wait timeout that ends before a crashed holder's lease can be taken over.
     pub fn build(self) -> Result<TokenManager> {
         if self.margin > MAX_REFRESH_MARGIN {
             return Err(Error::invalid_config(format!(
@@ -160,6 +167,15 @@ impl TokenManagerBuilder {
             return Err(Error::invalid_config(
                 "lease time to live must be at least 3 seconds",
             ));
+        }
+        let takeover = self.lease_ttl + CLOCK_SKEW + TAKEOVER_POLL;
+        if self.wait_timeout < takeover {
+            return Err(Error::invalid_config(format!(
+                "wait timeout {:?} ends before a crashed holder's lease can be taken over ({:?} of lease \
+                 time to live, {CLOCK_SKEW:?} of clock skew, {TAKEOVER_POLL:?} to poll): wait at least \
+                 {takeover:?}, or shorten the lease time to live",
+                self.wait_timeout, self.lease_ttl
+            )));
         }
         Ok(TokenManager {
             inner: Arc::new(Inner {
@@ -199,7 +215,7 @@ impl TokenManager {
             coordinator: None,
             margin: DEFAULT_REFRESH_MARGIN,
             lease_ttl: Duration::from_secs(30),
-            wait_timeout: Duration::from_secs(30),
+            wait_timeout: Duration::from_secs(40),
             discover_user: true,
             concurrency: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
         }

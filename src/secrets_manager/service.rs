@@ -9,8 +9,8 @@ use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretVal
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::index::{self};
 use super::{CreateOutcome, Raw, RecoveryWindow, SecretsManagerStore, State};
+use super::{index, lease};
 use crate::aws::error as aws_error;
 use crate::aws::versions;
 use crate::error::Result;
@@ -454,8 +454,9 @@ impl SecretsManagerStore {
             .filter(|secret| self.claims(&tag_pairs(secret.tags())))
             .filter_map(|secret| {
                 secret.name().filter(|n| {
-                    n.strip_prefix(&nested)
-                        .is_some_and(|rest| id::validate(rest).is_ok())
+                    n.strip_prefix(&nested).is_some_and(|rest| {
+                        id::validate(rest).is_ok() || (dir == lease::DIR && lease::is_link(rest))
+                    })
                 })
             })
             .map(str::to_owned)
