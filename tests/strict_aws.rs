@@ -356,3 +356,33 @@ async fn a_fleet_refreshing_every_expiry_for_a_simulated_day_stays_far_inside_th
         "{creates} CreateSecret, more than {bound}"
     );
 }
+
+#[tokio::test]
+async fn a_bridge_outlives_the_configured_lag_by_the_clock_skew_and_as_much_again() {
+    // The saving process lists at once (so its sweep sees every bridge); the looking-up one lags a
+    // minute. The store expects a 2 s lag; this listing lags longer, as AWS may.
+    let (saver_aws, reader_aws) = (
+        StrictAws::start(&[]),
+        StrictAws::start(&["--lag", "60", "--lag-floor", "60"]),
+    );
+    let prefix = unique_prefix("strict-bridge-age");
+    let lagging = |client| {
+        SecretsManagerStore::builder(client, keyring())
+            .prefix(&prefix)
+            .listing_lag(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let saver = lagging(saver_aws.client().await);
+    let mut first = token_for("eli@example.com", "e1");
+    saver.save_token(&mut first).await.unwrap();
+    // Past the configured lag, another save sweeps old bridges: the first token's must stay (it was
+    // 2 s old; a sweep at the bare lag deleted it, and the lookup below then missed).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut second = token_for("fay@example.com", "e2");
+    saver.save_token(&mut second).await.unwrap();
+
+    let reader = lagging(reader_aws.client().await);
+    let found = reader.find_token(&by_refresh("e1")).await.unwrap();
+    assert_eq!(found.map(|t| t.id), Some(first.id));
+}

@@ -17,7 +17,8 @@
 //!
 //! A store configured with a zero listing lag (a backend whose listings are consistent) makes and reads
 //! no bridges. Bridges are needed only while the listings lag. Creating bridges first deletes those older than the
-//! listing lag (at most one `ListSecrets` per lag period per store), so only the last few minutes' stay.
+//! listing lag (at most one `ListSecrets` per lag period per store), so only the last few minutes' stay
+//! (twice the lag and clock skew: see [`SecretsManagerStore::sweep_bridges`]).
 
 use std::time::{Instant, SystemTime};
 
@@ -28,6 +29,7 @@ use crate::aws::versions;
 use crate::error::Result;
 use crate::id;
 use crate::keyring::Keyring;
+use crate::lease::CLOCK_SKEW;
 use crate::lookup::Lookup;
 use crate::token::OAuthToken;
 
@@ -163,14 +165,21 @@ impl SecretsManagerStore {
         Ok(None)
     }
 
-    /// Deletes bridges older than the listing lag, at most once per lag period per store: by then the
-    /// listings show what they bridged. Returns how many went.
+    /// Deletes bridges older than twice the listing lag plus clock skew, at most once per lag period per
+    /// store: by then the listings show what they bridged. Returns how many went.
+    ///
+    /// Why the margins: a bridge's age is the service's creation date against this host's clock, which
+    /// may run [`CLOCK_SKEW`] fast, and AWS gives no hard bound on its listing lag ("might not reflect
+    /// changes from the last five minutes"). Past twice the configured lag, a lookup by grant, refresh or
+    /// access token of a token the listing still does not show misses: the Zoho SDK then refreshes once
+    /// more (harmless), or exchanges a grant again (Zoho answers `invalid_code`; the user signs in again).
+    /// A store expecting longer lags says so with `listing_lag`.
     ///
     /// # Errors
     /// A backend failure.
     pub async fn sweep_bridges(&self) -> Result<usize> {
         let cutoff = SystemTime::now()
-            .checked_sub(self.listing_lag)
+            .checked_sub(self.listing_lag * 2 + CLOCK_SKEW)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         self.delete_bridges(cutoff).await
     }
