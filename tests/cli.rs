@@ -91,7 +91,8 @@ fn import_the_sdk_file_twice_never_duplicates_and_reports_bad_rows() {
     let env = Env::new("cli-import");
     let mut csv = twelve_rows();
     csv += "13,O'Brien@example.com,1000.CLIENT,secret-13,1000.refresh-13,,,,,\n"; // a quote; empty means none
-    csv += "14,bad@example.com,1000.CLIENT,secret-14,1000.refresh-14,,,soon,,\n"; // line 15: bad expiry
+    // Line 15: a row shifted by one column, so its expiry_time holds a token (never to be echoed).
+    csv += "14,bad@example.com,1000.CLIENT,secret-14,1000.refresh-14,,,1000.access-shifted,,\n";
     csv += "15,short@example.com,1000.CLIENT\n"; // line 16: too few columns
     let file = env.file("sdk_tokens.txt", &csv);
 
@@ -119,8 +120,9 @@ fn import_the_sdk_file_twice_never_duplicates_and_reports_bad_rows() {
             "created 13, updated 0, unchanged 0, failed 2",
         ))
         .stderr(
-            predicate::str::contains("row 15: expiry_time `soon`")
-                .and(predicate::str::contains("row 16: expected 9 or 10 columns")),
+            predicate::str::contains("row 15: expiry_time is not a time in epoch milliseconds")
+                .and(predicate::str::contains("row 16: expected 9 or 10 columns"))
+                .and(predicate::str::contains("access-shifted").not()),
         );
     let list = env.json(&["list"]);
     let mut want: Vec<String> = (1..=13).map(|n| n.to_string()).collect();

@@ -282,10 +282,13 @@ fn fields(f: [Option<String>; 10]) -> Result<OAuthToken, String> {
     ] = f;
     let expires_at_ms = match expiry {
         None => None,
+        // The value is described, not shown: in a row whose columns are shifted, this column can
+        // hold a token.
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
             format!(
-                "expiry_time `{}` is not a time in epoch milliseconds",
-                text.chars().take(24).collect::<String>()
+                "expiry_time is not a time in epoch milliseconds (a {}-character value that is not a whole \
+                 number; not shown, as a shifted row can put a token there): check the row's columns",
+                text.chars().count()
             )
         })?),
     };
