@@ -19,7 +19,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use zoho_token_store::{
-    Error, Keyring, KeysConfig, RecoveryWindow, SecretsManagerStore, TokenStore,
+    Error, Keyring, KeysConfig, MAX_REFRESH_MARGIN, RecoveryWindow, SecretsManagerStore, TokenStore,
 };
 
 use crate::convert::{to_py, token_from};
@@ -220,14 +220,21 @@ impl Store {
         };
         let refresh_ahead = match refresh_ahead_seconds {
             None => None,
-            Some(s) if s.is_finite() && s > refresh::SDK_MARGIN.as_secs_f64() => {
+            Some(s)
+                if s.is_finite()
+                    && s > refresh::SDK_MARGIN.as_secs_f64()
+                    && s <= MAX_REFRESH_MARGIN.as_secs_f64() =>
+            {
                 Some(Duration::from_secs_f64(s))
             }
+            // Past the manager's longest margin a token would be refreshed on every request (Zoho's
+            // live an hour): refused here, not left to fail quietly on every find.
             Some(_) => {
                 return Err(config_error(format!(
                     "refresh_ahead_seconds must be more than the {} s before expiry at which the SDK \
-                     refreshes by itself (60 is a good value), or None",
-                    refresh::SDK_MARGIN.as_secs()
+                     refreshes by itself and at most {} (60 is a good value), or None",
+                    refresh::SDK_MARGIN.as_secs(),
+                    MAX_REFRESH_MARGIN.as_secs()
                 )));
             }
         };

@@ -53,6 +53,12 @@ def test_malformed_or_missing_keys_are_named_at_construction(endpoint, prefix, m
     with pytest.raises(SDKException) as raised:
         SecretsManagerTokenStore(prefix=prefix, keys=keys, keyring_secret="ring")
     assert raised.value.kind == "InvalidConfig" and "not both" in str(raised.value)
+    # Beyond the manager's longest margin (15 minutes) refreshing ahead would do nothing but fail: refused.
+    for seconds in (3, 901, float("inf")):
+        with pytest.raises(SDKException) as raised:
+            SecretsManagerTokenStore(prefix=prefix, keys=keys, refresh_ahead_seconds=seconds)
+        assert raised.value.kind == "InvalidConfig" and "at most 900" in str(raised.value), seconds
+    assert SecretsManagerTokenStore(prefix=prefix, keys=keys, refresh_ahead_seconds=900).prefix == prefix
 
 
 def test_another_stores_keys_are_named_not_taken_for_an_empty_store(make_store, prefix):
