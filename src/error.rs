@@ -101,6 +101,20 @@ pub enum Error {
         tokens: usize,
     },
 
+    /// A data key cannot be retired while secrets the usage scan cannot clear may need it: tokens in their
+    /// recovery window (AWS returns no value until they are restored), or a rotation's pending version.
+    #[error("key `{key_id}` may still be needed by {secrets} secret(s): {reason}; {fix}")]
+    KeyMayBeInUse {
+        /// The key id.
+        key_id: String,
+        /// How many secrets.
+        secrets: usize,
+        /// Why they may need it.
+        reason: String,
+        /// What to do before retiring.
+        fix: String,
+    },
+
     /// Previous index keys cannot be dropped while tokens are still tagged under them.
     #[error(
         "{tokens} token(s) are not yet tagged under the current index key; re-tag them first (`zoho-token-store retag`, or SecretsManagerStore::retag)"
@@ -298,6 +312,7 @@ impl Error {
             Self::SecretUnavailable { .. } => "SecretUnavailable",
             Self::KeySource { .. } => "KeySource",
             Self::KeyInUse { .. } => "KeyInUse",
+            Self::KeyMayBeInUse { .. } => "KeyMayBeInUse",
             Self::IndexKeyInUse { .. } => "IndexKeyInUse",
             Self::RotationTooSoon { .. } => "RotationTooSoon",
             Self::WrongIndexKey { .. } => "WrongIndexKey",

@@ -662,3 +662,109 @@ async fn wrapped_keys_are_bound_to_their_keyring_and_an_older_keyring_is_rebound
         .unwrap_err();
     assert!(refused_as_moved(err.clone()), "{err}");
 }
+
+#[tokio::test]
+async fn retiring_waits_for_a_pending_rotation_version_and_for_tokens_in_their_recovery_window() {
+    let prefix = unique_prefix("retire-unseen");
+    let rotated = || keyring().with_new_primary("k2", &[0x22; 32]).unwrap();
+    let old = store_on(client().await, keyring(), &prefix);
+    let mut kept = token_for("kit@example.com", "kept");
+    old.save_token(&mut kept).await.unwrap();
+    let mut gone = token_for("gus@example.com", "gone");
+    old.save_token(&mut gone).await.unwrap();
+    let new = SecretsManagerStore::builder(client().await, rotated())
+        .prefix(&prefix)
+        .listing_lag(Duration::ZERO)
+        .recovery_window(zoho_token_store::RecoveryWindow::Days(7))
+        .build()
+        .unwrap();
+    new.reencrypt(&fast()).await.unwrap();
+    assert_eq!(
+        new.key_usage().await.unwrap(),
+        BTreeMap::from([("k2".into(), 2)])
+    );
+
+    // A rotation under way left its pending version under k1 (written by a process on the old ring):
+    // finishing it would make the token unreadable once k1 is gone.
+    let raw = client().await;
+    let name = new.secret_name(kept.id.as_deref().unwrap()).unwrap();
+    let pending = zoho_token_store::seal_token(&keyring(), &name, &kept).unwrap();
+    let staged = raw
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(pending)
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let err = new.retire_key("k1").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMayBeInUse { key_id, secrets: 1, reason, .. }
+            if key_id == "k1" && reason.contains("pending")),
+        "{err:?}"
+    );
+    raw.update_secret_version_stage()
+        .secret_id(&name)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(staged.version_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    // A token in its recovery window: its value cannot be read, and restored it would need its key.
+    new.delete_token(gone.id.as_deref().unwrap()).await.unwrap();
+    let err = new.retire_key("k1").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMayBeInUse { secrets: 1, reason, .. } if reason.contains("recovery window")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("ForceDeleteWithoutRecovery"),
+        "{err}"
+    );
+    // Deleted for good: nothing can need k1 any more.
+    raw.delete_secret()
+        .secret_id(new.secret_name(gone.id.as_deref().unwrap()).unwrap())
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    new.retire_key("k1").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_under_a_key_the_keyring_lacks_reloads_it_once_per_interval_not_per_read() {
+    let keyring_name = format!("{}keyring", unique_prefix("missing-key"));
+    let prefix = unique_prefix("missing-key-tokens");
+    SecretKeySource::new(client().await, &keyring_name)
+        .create("k1")
+        .await
+        .unwrap();
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&reads);
+    let counting = client_with(OnSend::new("GetSecretValue", move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }))
+    .await;
+    let store = store_on(
+        client().await,
+        SecretKeySource::new(counting, &keyring_name),
+        &prefix,
+    );
+    // A token written under a key this keyring never had (another keyring's, or one retired).
+    let foreign = store_on(
+        client().await,
+        Keyring::new("kx", &[0x33; 32], &[0x44; 32]).unwrap(),
+        &prefix,
+    );
+    let mut stray = token_for("sid@example.com", "s").with_id("stray1");
+    foreign.save_token(&mut stray).await.unwrap();
+
+    for _ in 0..3 {
+        let err = store.find_token_by_id("stray1").await.unwrap_err();
+        assert!(matches!(err, Error::UnknownKeyId { .. }), "{err:?}");
+    }
+    // The first read loads the keyring, and its reload for `kx` reads it once more; then no more.
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

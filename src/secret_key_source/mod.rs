@@ -37,6 +37,7 @@
 mod document;
 mod wrapping;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -75,9 +76,14 @@ pub struct SecretKeySource {
     refresh_interval: Duration,
     allow_unbound: bool,
     cached: RwLock<Option<Cached>>,
-    // One reload at a time: many tokens naming a new key id cause one read of the keyring secret.
-    reloading: Mutex<()>,
+    // One reload at a time: many tokens naming a new key id cause one read of the keyring secret. It
+    // also guards `missing`: key ids the secret lacked when last loaded (a token under a retired or
+    // another keyring's key), with when, so such a token does not reload the keyring on every read.
+    reloading: Mutex<HashMap<String, Instant>>,
 }
+
+/// Key ids remembered as missing at most; past it the memory starts afresh (it only saves calls).
+const MISSING_KEYS_MAX: usize = 1_000;
 
 /// The ring as last loaded, and when to look again.
 struct Cached {
@@ -119,7 +125,7 @@ impl SecretKeySource {
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             allow_unbound: false,
             cached: RwLock::new(None),
-            reloading: Mutex::new(()),
+            reloading: Mutex::new(HashMap::new()),
         }
     }
 
@@ -247,14 +253,27 @@ impl KeySource for SecretKeySource {
     }
 
     async fn reload(&self, key_id: &str) -> Result<Arc<Keyring>> {
-        let _one = self.reloading.lock().await;
-        // Another task may have reloaded while this one waited.
-        if let Some(cached) = self.cached.read().await.as_ref()
-            && cached.ring.cipher(key_id).is_some()
-        {
-            return Ok(Arc::clone(&cached.ring));
+        let mut missing = self.reloading.lock().await;
+        if let Some(cached) = self.cached.read().await.as_ref() {
+            // Another task may have reloaded while this one waited; or the key was missing from a load
+            // within the refresh interval, and a keyring change shows within that interval anyway.
+            let known_missing = missing
+                .get(key_id)
+                .is_some_and(|at| at.elapsed() < self.refresh_interval);
+            if cached.ring.cipher(key_id).is_some() || known_missing {
+                return Ok(Arc::clone(&cached.ring));
+            }
         }
-        self.load().await
+        let ring = self.load().await?;
+        if ring.cipher(key_id).is_some() {
+            missing.remove(key_id);
+        } else {
+            if missing.len() >= MISSING_KEYS_MAX {
+                missing.clear();
+            }
+            missing.insert(key_id.to_owned(), Instant::now());
+        }
+        Ok(ring)
     }
 
     fn staleness_bound(&self) -> Option<Duration> {

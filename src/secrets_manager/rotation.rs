@@ -137,16 +137,29 @@ pub(crate) enum Retag<'a> {
 const RETAG_ROUNDS: usize = 4;
 
 impl SecretsManagerStore {
-    /// How many tokens each data key encrypts, read from the envelope headers (no decryption).
+    /// How many tokens each data key encrypts, read from the envelope headers of their current values (no
+    /// decryption). [`retire_key`](Self::retire_key) also looks at the pending versions of rotations
+    /// under way and at tokens in their recovery window.
     ///
     /// # Errors
     /// A backend failure, or a secret under the prefix that is not an envelope (named).
     pub async fn key_usage(&self) -> Result<BTreeMap<String, usize>> {
-        let mut usage = BTreeMap::new();
-        for raw in self.all_raw().await? {
-            *usage.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
+        Ok(self.key_scan().await?.0)
+    }
+
+    /// Key ids in use by current values, and by pending rotation versions.
+    async fn key_scan(&self) -> Result<(BTreeMap<String, usize>, BTreeMap<String, usize>)> {
+        let listed = self.list_tokens().await?;
+        let (mut current, mut pending) = (BTreeMap::new(), BTreeMap::new());
+        for raw in self.fetch_listed(&listed).await? {
+            *current.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
         }
-        Ok(usage)
+        for entry in listed.iter().filter(|l| l.pending) {
+            if let Some(raw) = self.read_raw_stage(&entry.name, "AWSPENDING").await? {
+                *pending.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
+            }
+        }
+        Ok((current, pending))
     }
 
     /// Re-encrypts every token that is not under the primary key, so older keys can be retired.
@@ -275,7 +288,8 @@ impl SecretsManagerStore {
     /// # Errors
     /// [`Error::InvalidConfig`] for the primary key or a key the ring does not hold;
     /// [`Error::RotationTooSoon`] with how long to wait; [`Error::KeyInUse`] while any token is encrypted
-    /// under the key; a backend or key-source failure.
+    /// under the key; [`Error::KeyMayBeInUse`] while a rotation's pending version uses it, or tokens in
+    /// their recovery window (whose key cannot be read) may; a backend or key-source failure.
     pub async fn retire_key(&self, key_id: &str) -> Result<()> {
         let ring = self.keys.keyring().await?;
         // Checks primary and presence before any service call.
@@ -284,11 +298,37 @@ impl SecretsManagerStore {
             &format!("key `{key_id}`"),
             self.keys.demoted_at(key_id).await?,
         )?;
-        let tokens = self.key_usage().await?.get(key_id).copied().unwrap_or(0);
+        let (current, pending) = self.key_scan().await?;
+        let tokens = current.get(key_id).copied().unwrap_or(0);
         if tokens > 0 {
             return Err(Error::KeyInUse {
                 key_id: key_id.to_owned(),
                 tokens,
+            });
+        }
+        if let Some(&secrets) = pending.get(key_id) {
+            return Err(Error::KeyMayBeInUse {
+                key_id: key_id.to_owned(),
+                secrets,
+                reason: "a Secrets Manager rotation left a pending version under it".into(),
+                fix: "let the rotation finish (the pending version becomes current; then re-encrypt) or \
+                      cancel it, then retire"
+                    .into(),
+            });
+        }
+        // A deleted token may be restored; its value cannot be read until then, so nothing tells
+        // which key it needs.
+        let deleted = self.count_in_recovery_window().await?;
+        if deleted > 0 {
+            return Err(Error::KeyMayBeInUse {
+                key_id: key_id.to_owned(),
+                secrets: deleted,
+                reason: "in their recovery window, AWS returns no value to tell which key they need, and \
+                         a restored one would be unreadable for good"
+                    .into(),
+                fix: "wait until their recovery window ends, or delete them for good (DeleteSecret with \
+                      ForceDeleteWithoutRecovery), then retire"
+                    .into(),
             });
         }
         self.keys.retire(key_id).await

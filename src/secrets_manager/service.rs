@@ -26,6 +26,8 @@ pub(crate) struct Listed {
     pub(crate) name: String,
     pub(crate) tags: Vec<(String, String)>,
     pub(crate) last_changed: Option<SystemTime>,
+    /// Whether a version is staged `AWSPENDING` (a Secrets Manager rotation under way).
+    pub(crate) pending: bool,
 }
 
 impl SecretsManagerStore {
@@ -56,6 +58,60 @@ impl SecretsManagerStore {
                 Ok(None)
             }
             Err(e) => Err(aws_error::backend("GetSecretValue", e)),
+        }
+    }
+
+    /// The raw value of one secret's version staged `stage`, or `None` when the secret or the stage is
+    /// gone.
+    pub(crate) async fn read_raw_stage(&self, name: &str, stage: &str) -> Result<Option<Raw>> {
+        match self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .version_stage(stage)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(Raw::new(
+                name,
+                out.version_id(),
+                out.secret_string(),
+                out.secret_binary(),
+            ))),
+            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
+                Ok(None)
+            }
+            Err(e) => Err(aws_error::backend("GetSecretValue", e)),
+        }
+    }
+
+    /// How many of this store's token secrets are in their recovery window: listed only when asked
+    /// for (`IncludePlannedDeletion`), and their values cannot be read until they are restored.
+    pub(crate) async fn count_in_recovery_window(&self) -> Result<usize> {
+        let mut count = 0;
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_secrets()
+                .include_planned_deletion(true)
+                .set_filters(Some(vec![self.prefix_filter()]))
+                .max_results(LIST_MAX)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| aws_error::backend("ListSecrets", e))?;
+            count += out
+                .secret_list()
+                .iter()
+                .filter(|s| s.deleted_date().is_some())
+                .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
+                .filter(|s| self.claims(&tag_pairs(s.tags())))
+                .count();
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => return Ok(count),
+            }
         }
     }
 
@@ -284,7 +340,13 @@ impl SecretsManagerStore {
                 if !self.claims(&tags) {
                     return None;
                 }
+                let pending = secret.secret_versions_to_stages().is_some_and(|versions| {
+                    versions
+                        .values()
+                        .any(|stages| stages.iter().any(|s| s == "AWSPENDING"))
+                });
                 Some(Listed {
+                    pending,
                     name: name.to_owned(),
                     tags,
                     last_changed: secret
