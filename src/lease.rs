@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::token::OAuthToken;
 
 /// How far apart two hosts' clocks may be. A lease is taken over only this long after the expiry its
 /// holder wrote, and key-rotation steps that depend on time wait this much longer. Hosts synchronised by
@@ -47,6 +48,17 @@ pub trait RefreshCoordinator: Send + Sync + fmt::Debug {
     /// # Errors
     /// A backend failure.
     async fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool>;
+
+    /// A lease id for a token that has no id yet (a grant to exchange, a refresh token to start from),
+    /// so processes holding the same credential take the same lease; it must not reveal the
+    /// credential. `None`, the default, leaves such tokens uncoordinated.
+    ///
+    /// # Errors
+    /// A failure reading what the id is derived from (keys).
+    async fn lease_id_for(&self, token: &OAuthToken) -> Result<Option<String>> {
+        let _ = token;
+        Ok(None)
+    }
 
     /// Gives the lease up. Releasing a lease that was lost does nothing.
     ///

@@ -300,6 +300,52 @@ async fn one_refresh_in_flight_per_token_within_a_process() {
 }
 
 #[tokio::test]
+async fn processes_started_together_with_one_grant_exchange_it_once_and_all_use_its_token() {
+    // The three-line setup: every process of a fleet is configured with the same grant token, and
+    // starts at once into an empty store. Zoho accepts a code once.
+    let zoho = Zoho::start().await.with_grants().await;
+    let prefix = unique_prefix("grant-fleet");
+    let barrier = Arc::new(tokio::sync::Barrier::new(6));
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (prefix, barrier, accounts) =
+                (prefix.clone(), Arc::clone(&barrier), zoho.accounts());
+            tokio::spawn(async move {
+                let store = Arc::new(
+                    SecretsManagerStore::builder(client().await, keyring())
+                        .prefix(prefix)
+                        .build()
+                        .unwrap(),
+                );
+                let manager = TokenManager::builder(store.clone(), accounts)
+                    .coordinator(store)
+                    .without_user_discovery()
+                    .build()
+                    .unwrap();
+                let configured = OAuthToken::default()
+                    .with_client("1000.CLIENTID", "client-secret")
+                    .with_grant_token("1000.grant-fleet")
+                    .with_redirect_url("https://app.example.com/cb");
+                barrier.wait().await;
+                manager.token(&configured).await
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap().unwrap());
+    }
+    assert_eq!(zoho.exchanges(), 1, "one exchange for the fleet");
+    let ids: std::collections::HashSet<_> = tokens.iter().map(|t| t.id.clone().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "one stored token, used by every process");
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.access_token.as_ref().unwrap().secret() == "access-1000.grant-fleet")
+    );
+}
+
+#[tokio::test]
 async fn eight_processes_hitting_one_expired_token_make_one_call_to_zoho() {
     let zoho = Zoho::start_with(Duration::from_millis(800), 1, 3600).await;
     let prefix = unique_prefix("stampede");

@@ -130,9 +130,18 @@ impl Inner {
         found: Found,
         margin: Duration,
     ) -> Result<OAuthToken> {
-        let (Some(id), Some(coordinator)) = (found.token.id.clone(), self.coordinator.clone())
-        else {
+        let Some(coordinator) = self.coordinator.clone() else {
             return self.refresh_now(found).await;
+        };
+        // A stored token's lease is named by its id. One with no id yet (a grant to exchange, a refresh
+        // token to start from) by its credential, so processes that start together with the same one
+        // exchange it once: the others wait, then find the saved token by that credential.
+        let id = match &found.token.id {
+            Some(id) => id.clone(),
+            None => match coordinator.lease_id_for(&found.token).await? {
+                Some(lease_id) => lease_id,
+                None => return self.refresh_now(found).await,
+            },
         };
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
@@ -154,7 +163,7 @@ impl Inner {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
             // The holder saves before it releases: the stored token may be fresh now.
-            match self.store.reload_token(&id).await? {
+            match self.latest(&found).await? {
                 Some(stored) if !self.is_due(&stored, margin) => return Ok(stored),
                 None if found.stored => return Err(Error::TokenDeleted { id }),
                 _ => {}
@@ -169,9 +178,10 @@ impl Inner {
         mut held: HeldLease,
     ) -> Result<OAuthToken> {
         let id = found.token.id.clone().unwrap_or_default();
-        // Re-read under the lease: another process may have refreshed just before we took it, or an
-        // operator may have deleted the token (then it stays deleted: no call to Zoho, nothing written).
-        let latest = match self.store.reload_token(&id).await {
+        // Re-read under the lease: another process may have refreshed just before we took it (or, for a
+        // token with no id, exchanged its grant and saved the result), or an operator may have deleted the
+        // token (then it stays deleted: no call to Zoho, nothing written).
+        let latest = match self.latest(&found).await {
             Ok(Some(stored)) if !self.is_due(&stored, margin) => {
                 held.release().await;
                 return Ok(stored);
@@ -214,6 +224,29 @@ impl Inner {
         };
         held.release().await;
         result
+    }
+
+    /// The stored token as it is now, read past any cache: by id, or for a token with no id yet by its
+    /// grant or refresh token (lookup bridges find one saved a moment ago).
+    async fn latest(&self, found: &Found) -> Result<Option<OAuthToken>> {
+        match &found.token.id {
+            Some(id) => self.store.reload_token(id).await,
+            // By its credential: an access token it was configured with is not the stored one's.
+            None => match self
+                .store
+                .find_token(&OAuthToken {
+                    access_token: None,
+                    ..found.token.clone()
+                })
+                .await?
+            {
+                Some(matched) => match &matched.id {
+                    Some(id) => self.store.reload_token(id).await,
+                    None => Ok(Some(matched)),
+                },
+                None => Ok(None),
+            },
+        }
     }
 
     /// Calls Zoho, fills in the new access token, discovers the user if needed, and saves.

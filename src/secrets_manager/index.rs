@@ -54,6 +54,20 @@ impl IndexKind {
     }
 
     /// The digest stored in this index's tag for `value`, under the current index key.
+    /// A short name for a value of this index, from its digest: a letter for the index and 160 bits of
+    /// the digest (ample against collisions), a valid token id. Lookup bridges and the leases of tokens
+    /// with no id yet are named so: they show no more than the tag does.
+    pub(crate) fn short_name(self, digest: &str) -> String {
+        const DIGEST_CHARS: usize = 40;
+        let letter = match self {
+            Self::User => 'u',
+            Self::Refresh => 'r',
+            Self::Grant => 'g',
+            Self::Access => 'a',
+        };
+        format!("{letter}{}", &digest[..DIGEST_CHARS.min(digest.len())])
+    }
+
     pub(crate) fn digest(self, keyring: &Keyring, value: &str) -> String {
         hex::encode(keyring.index_digest(self.name(), value))
     }

@@ -24,12 +24,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::SecretsManagerStore;
+use super::index::IndexKind;
 use crate::aws::error as aws_error;
 use crate::aws::versions::{self, Cas};
 use crate::error::Result;
 use crate::id;
+use crate::key_source::KeySource;
 use crate::lease::{CLOCK_SKEW, Lease, RefreshCoordinator};
-use crate::token::now_ms;
+use crate::token::{OAuthToken, now_ms};
 
 /// Links of a chain at most: each one past the first is a holder that died or stalled during the same
 /// refresh. Past it, a caller waits (the chain frees itself as its holders' links expire and are swept).
@@ -138,6 +140,18 @@ impl RefreshCoordinator for SecretsManagerStore {
             }
         }
         Ok(None)
+    }
+
+    async fn lease_id_for(&self, token: &OAuthToken) -> Result<Option<String>> {
+        // The credential the manager will use (a refresh token before a grant), as the keyed digest its
+        // index tag holds: the lease's name shows no more than the tag does.
+        let (kind, value) = match (&token.refresh_token, &token.grant_token) {
+            (Some(refresh), _) => (IndexKind::Refresh, refresh.secret()),
+            (None, Some(grant)) => (IndexKind::Grant, grant.secret()),
+            (None, None) => return Ok(None),
+        };
+        let ring = self.keys.keyring().await?;
+        Ok(Some(kind.short_name(&kind.digest(&ring, value))))
     }
 
     async fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool> {

@@ -35,22 +35,10 @@ use crate::token::OAuthToken;
 
 /// The nested prefix bridges live under (the store's listings ignore nested prefixes).
 pub(super) const DIR: &str = "recent/";
-/// Hex digits of the digest in a bridge's name: 160 bits, ample against collisions.
-const DIGEST_CHARS: usize = 40;
-
-fn letter(kind: IndexKind) -> char {
-    match kind {
-        IndexKind::User => 'u',
-        IndexKind::Refresh => 'r',
-        IndexKind::Grant => 'g',
-        IndexKind::Access => 'a',
-    }
-}
 
 impl SecretsManagerStore {
     fn bridge_name(&self, kind: IndexKind, digest: &str) -> String {
-        let digest = &digest[..DIGEST_CHARS.min(digest.len())];
-        format!("{}{DIR}{}{digest}", self.prefix, letter(kind))
+        format!("{}{DIR}{}", self.prefix, kind.short_name(digest))
     }
 
     /// After `token` was written to secret `name`: a bridge for each indexed value the secret did not
