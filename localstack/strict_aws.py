@@ -19,7 +19,8 @@ changes the answers the way AWS would (each behaviour switchable, every draw fro
 - ``--deny-read RE`` and ``--decryption-failure RE``: secrets whose name matches are listed but cannot be
   read: ``GetSecretValue`` fails, and ``BatchGetSecretValue`` reports them in ``Errors[]``
   (``AccessDeniedException``, ``DecryptionFailure``) while the call succeeds.
-- writes to a secret scheduled for deletion are refused (``InvalidRequestException``), as on AWS.
+- writes to a secret scheduled for deletion are refused (``InvalidRequestException``), and
+  ``CreateSecret`` is exclusive (of concurrent creates of one name exactly one wins), as on AWS.
 - ``--throttle P``: each Secrets Manager request is refused with ``ThrottlingException`` with
   probability P.
 
@@ -113,6 +114,9 @@ class Model:
         self.rng = random.Random(options.seed)
         self.lock = threading.Lock()
         self.secrets: dict[str, Secret] = {}
+        # One create at a time per name: AWS's CreateSecret is exclusive, LocalStack's is not quite
+        # (two concurrent creates of one name can both succeed there).
+        self.create_locks: dict[str, threading.Lock] = {}
         self.arns: dict[str, str] = {}
         # Paged answers still being read: token -> (remaining entries, key of the entries' list).
         self.pages: dict[str, tuple[list[Any], str]] = {}
@@ -179,6 +183,21 @@ class Model:
             secret = self.secrets.get(name)
             if secret is not None and secret.latest().state == DELETED:
                 secret.history.append(Event(self.clock(), LIVE, dict(secret.latest().tags)))
+
+    def create_lock(self, name: str) -> threading.Lock:
+        with self.lock:
+            return self.create_locks.setdefault(name, threading.Lock())
+
+    def has_version(self, name: str, token: str) -> bool:
+        with self.lock:
+            secret = self.secrets.get(name)
+            return secret is not None and any(t == token for _, t in secret.versions)
+
+    def state_of(self, name: str) -> Optional[str]:
+        """The known state of a name (live, deleted, gone), or None when the model never saw it."""
+        with self.lock:
+            secret = self.secrets.get(name)
+            return secret.latest().state if secret is not None else None
 
     def is_deleted(self, name: str) -> bool:
         """Whether the secret is in its recovery window (a forced deletion leaves nothing to write to)."""
@@ -410,6 +429,19 @@ class Proxy:
                 "You have exceeded the maximum number of versions (100) of this secret in 24 hours; "
                 "older versions are removed only after 24 hours.",
             )
+
+        if operation == "CreateSecret":
+            with m.create_lock(name):
+                state = m.state_of(name)
+                # A retry of the create that made it (same ClientRequestToken) succeeds again, as on AWS.
+                if state == LIVE and not (token and m.has_version(name, token)):
+                    return error_body("ResourceExistsException", f"The operation failed because the secret {name} already exists.")
+                if state == DELETED:
+                    return error_body("InvalidRequestException", f"You can't create this secret because a secret with this name is already scheduled for deletion.")
+                status, answer = self.call(operation, payload, headers)
+                if status == 200:
+                    self.record(operation, payload, name, answer, token, makes_version)
+                return status, answer
 
         if operation == "GetSecretValue" and self.unreadable(name):
             return self.read_refusal(name)

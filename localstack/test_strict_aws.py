@@ -146,6 +146,19 @@ class Deletion(unittest.TestCase):
         self.assertEqual(m.secrets["p/a"].latest().tags, {"k": "v"}, "tags survive deletion")
 
 
+class Creates(unittest.TestCase):
+    def test_a_name_the_model_knows_is_live_is_not_created_again_but_a_retry_is_free(self) -> None:
+        m, _ = model()
+        m.created("p/a", "arn:p/a", {})
+        m.versioned("p/a", "tok-1")
+        self.assertEqual(m.state_of("p/a"), "live")
+        self.assertTrue(m.has_version("p/a", "tok-1"))
+        self.assertFalse(m.has_version("p/a", "tok-2"))
+        m.deleted("p/a", forced=True)
+        self.assertEqual(m.state_of("p/a"), "gone")
+        self.assertIsNone(m.state_of("p/b"))
+
+
 class Chance(unittest.TestCase):
     def test_throttling_follows_its_rate_from_the_seed(self) -> None:
         m, _ = model(throttle=0.25, seed=11)

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use common::strict::StrictAws;
 use common::zoho::Zoho;
-use common::{client, keyring, unique_prefix};
+use common::{client, keyring, sdk_config_for, unique_prefix};
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -304,15 +305,23 @@ async fn processes_started_together_with_one_grant_exchange_it_once_and_all_use_
     // The three-line setup: every process of a fleet is configured with the same grant token, and
     // starts at once into an empty store. Zoho accepts a code once.
     let zoho = Zoho::start().await.with_grants().await;
+    // Through the strict AWS model: LocalStack's CreateSecret is not exclusive under concurrency, AWS's
+    // (and the model's) is, and the lease relies on it.
+    let strict = StrictAws::start(&[]);
     let prefix = unique_prefix("grant-fleet");
     let barrier = Arc::new(tokio::sync::Barrier::new(6));
     let tasks: Vec<_> = (0..6)
         .map(|_| {
-            let (prefix, barrier, accounts) =
-                (prefix.clone(), Arc::clone(&barrier), zoho.accounts());
+            let (prefix, barrier, accounts, endpoint) = (
+                prefix.clone(),
+                Arc::clone(&barrier),
+                zoho.accounts(),
+                strict.endpoint().to_owned(),
+            );
             tokio::spawn(async move {
+                let client = aws_sdk_secretsmanager::Client::new(&sdk_config_for(&endpoint).await);
                 let store = Arc::new(
-                    SecretsManagerStore::builder(client().await, keyring())
+                    SecretsManagerStore::builder(client, keyring())
                         .prefix(prefix)
                         .build()
                         .unwrap(),
@@ -348,8 +357,11 @@ async fn processes_started_together_with_one_grant_exchange_it_once_and_all_use_
 #[tokio::test]
 async fn eight_processes_hitting_one_expired_token_make_one_call_to_zoho() {
     let zoho = Zoho::start_with(Duration::from_millis(800), 1, 3600).await;
+    // Through the strict AWS model, whose CreateSecret is exclusive as AWS's is (LocalStack's is not
+    // quite, and the lease relies on it).
+    let strict = StrictAws::start(&[]);
     let prefix = unique_prefix("stampede");
-    let seed = SecretsManagerStore::builder(client().await, keyring())
+    let seed = SecretsManagerStore::builder(strict.client().await, keyring())
         .prefix(&prefix)
         .build()
         .unwrap();
@@ -360,16 +372,18 @@ async fn eight_processes_hitting_one_expired_token_make_one_call_to_zoho() {
     let barrier = Arc::new(tokio::sync::Barrier::new(8));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let (prefix, barrier, accounts, id) = (
+            let (prefix, barrier, accounts, id, endpoint) = (
                 prefix.clone(),
                 Arc::clone(&barrier),
                 zoho.accounts(),
                 id.clone(),
+                strict.endpoint().to_owned(),
             );
             tokio::spawn(async move {
                 // Each "process": its own client, store and manager.
+                let client = aws_sdk_secretsmanager::Client::new(&sdk_config_for(&endpoint).await);
                 let store = Arc::new(
-                    SecretsManagerStore::builder(client().await, keyring())
+                    SecretsManagerStore::builder(client, keyring())
                         .prefix(prefix)
                         .build()
                         .unwrap(),
