@@ -47,28 +47,21 @@ impl SecretsManagerStore {
 
     /// One secret's raw value by name, or `None` when absent or scheduled for deletion.
     pub(crate) async fn read_raw(&self, name: &str) -> Result<Option<Raw>> {
-        match self.client.get_secret_value().secret_id(name).send().await {
-            Ok(out) => Ok(Some(Raw::new(
-                name,
-                out.version_id(),
-                out.secret_string(),
-                out.secret_binary(),
-            ))),
-            Err(e) if aws_error::is_not_found(&e) || aws_error::is_scheduled_for_deletion(&e) => {
-                Ok(None)
-            }
-            Err(e) => Err(aws_error::backend("GetSecretValue", e)),
-        }
+        self.read_raw_at(name, None).await
     }
 
     /// The raw value of one secret's version staged `stage`, or `None` when the secret or the stage is
     /// gone.
     pub(crate) async fn read_raw_stage(&self, name: &str, stage: &str) -> Result<Option<Raw>> {
+        self.read_raw_at(name, Some(stage)).await
+    }
+
+    async fn read_raw_at(&self, name: &str, stage: Option<&str>) -> Result<Option<Raw>> {
         match self
             .client
             .get_secret_value()
             .secret_id(name)
-            .version_stage(stage)
+            .set_version_stage(stage.map(str::to_owned))
             .send()
             .await
         {
