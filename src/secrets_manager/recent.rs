@@ -157,8 +157,8 @@ impl SecretsManagerStore {
     /// store: by then the listings show what they bridged. Returns how many went.
     ///
     /// Why the margins: a bridge's age is the service's creation date against this host's clock, which
-    /// may run [`CLOCK_SKEW`] fast, and AWS gives no hard bound on its listing lag ("might not reflect
-    /// changes from the last five minutes"). Past twice the configured lag, a lookup by grant, refresh or
+    /// may run fast (by up to 5 s of clock skew), and AWS gives no hard bound on its listing lag ("might
+    /// not reflect changes from the last five minutes"). Past twice the configured lag, a lookup by grant, refresh or
     /// access token of a token the listing still does not show misses: the Zoho SDK then refreshes once
     /// more (harmless), or exchanges a grant again (Zoho answers `invalid_code`; the user signs in again).
     /// A store expecting longer lags says so with `listing_lag`.
