@@ -56,7 +56,9 @@ impl SecretsManagerStore {
         loop {
             // An empty page with a NextToken says nothing about the store: read on until one shows
             // tagged tokens, or the listing ends.
-            let (page, token) = self.list_page(filters.clone(), 20, next.take()).await?;
+            let (page, token) = self
+                .list_page(filters.clone(), 20, next.take(), false)
+                .await?;
             let seen: Vec<String> = page
                 .iter()
                 .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))

@@ -81,31 +81,14 @@ impl SecretsManagerStore {
     /// How many of this store's token secrets are in their recovery window: listed only when asked
     /// for (`IncludePlannedDeletion`), and their values cannot be read until they are restored.
     pub(crate) async fn count_in_recovery_window(&self) -> Result<usize> {
-        let mut count = 0;
-        let mut next: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_secrets()
-                .include_planned_deletion(true)
-                .set_filters(Some(vec![self.prefix_filter()]))
-                .max_results(LIST_MAX)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| aws_error::backend("ListSecrets", e))?;
-            count += out
-                .secret_list()
-                .iter()
-                .filter(|s| s.deleted_date().is_some())
-                .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
-                .filter(|s| self.claims(&tag_pairs(s.tags())))
-                .count();
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(count),
-            }
-        }
+        Ok(self
+            .list_every(vec![self.prefix_filter()], true)
+            .await?
+            .iter()
+            .filter(|s| s.deleted_date().is_some())
+            .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
+            .filter(|s| self.claims(&tag_pairs(s.tags())))
+            .count())
     }
 
     pub(super) async fn describe(&self, name: &str) -> Result<State> {
@@ -281,10 +264,12 @@ impl SecretsManagerStore {
         filters: Vec<Filter>,
         max: i32,
         next: Option<String>,
+        include_deleted: bool,
     ) -> Result<(Vec<SecretListEntry>, Option<String>)> {
         let out = self
             .client
             .list_secrets()
+            .include_planned_deletion(include_deleted)
             .set_filters(Some(filters))
             .max_results(max)
             .set_next_token(next)
@@ -300,22 +285,25 @@ impl SecretsManagerStore {
 
     /// Every live secret matching `filters`, 100 per `ListSecrets` call.
     pub(super) async fn list_all(&self, filters: Vec<Filter>) -> Result<Vec<SecretListEntry>> {
+        self.list_every(filters, false).await
+    }
+
+    /// Every secret matching `filters`, page by page; those in their recovery window too when asked.
+    async fn list_every(
+        &self,
+        filters: Vec<Filter>,
+        include_deleted: bool,
+    ) -> Result<Vec<SecretListEntry>> {
         let mut found = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let out = self
-                .client
-                .list_secrets()
-                .set_filters(Some(filters.clone()))
-                .max_results(LIST_MAX)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| aws_error::backend("ListSecrets", e))?;
-            found.extend(out.secret_list().iter().cloned());
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(found),
+            let (page, token) = self
+                .list_page(filters.clone(), LIST_MAX, next.take(), include_deleted)
+                .await?;
+            found.extend(page);
+            match token {
+                Some(token) => next = Some(token),
+                None => return Ok(found),
             }
         }
     }
