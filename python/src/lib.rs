@@ -56,10 +56,13 @@ struct Config {
     refresh_ahead: Option<Duration>,
 }
 
-/// The Rust store this process uses: built in the process that uses it, because after `fork` the
-/// parent's AWS connections (and the runtime tasks that drive them) do not exist in the child.
+/// The Rust store this process uses, with the runtime that drives its calls: built in the process that
+/// uses it, because after `fork` the parent's AWS connections (and the runtime tasks that drive them) do
+/// not exist in the child.
+#[derive(Clone)]
 struct Live {
     pid: u32,
+    runtime: Arc<tokio::runtime::Runtime>,
     store: Arc<SecretsManagerStore>,
     refresher: Option<Arc<refresh::Refresher>>,
 }
@@ -68,30 +71,52 @@ struct Live {
 #[pyclass(frozen, module = "zoho_token_store._native")]
 struct Store {
     config: Config,
+    /// Locked only by a thread that holds the GIL, and never across a call or a GIL release: Python
+    /// forks holding the GIL, so a child never inherits this lock held by a thread it does not have.
     live: Mutex<Option<Live>>,
 }
 
 impl Store {
     /// This process's store (and refresher), built on first use in each process.
-    fn live(
-        &self,
-    ) -> zoho_token_store::Result<(Arc<SecretsManagerStore>, Option<Arc<refresh::Refresher>>)> {
+    fn live(&self, py: Python<'_>) -> zoho_token_store::Result<Live> {
         let pid = std::process::id();
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(live) = live.as_ref().filter(|live| live.pid == pid) {
-            return Ok((live.store.clone(), live.refresher.clone()));
+        if let Some(live) = self.installed(pid) {
+            return Ok(live);
         }
-        let store = Arc::new(runtime::get()?.block_on(build(&self.config))?);
+        let runtime = runtime::get(py)?;
+        // Built without the GIL (loading the AWS configuration may wait on the network), then installed
+        // under it; a thread that raced this one and installed first wins, and this copy is dropped.
+        let store = Arc::new(py.detach(|| runtime.block_on(build(&self.config)))?);
         let refresher = self
             .config
             .refresh_ahead
             .map(|margin| Arc::new(refresh::Refresher::new(store.clone(), margin)));
-        *live = Some(Live {
+        let built = Live {
             pid,
-            store: store.clone(),
-            refresher: refresher.clone(),
-        });
-        Ok((store, refresher))
+            runtime,
+            store,
+            refresher,
+        };
+        let mut slot = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.take() {
+            Some(live) if live.pid == pid => {
+                *slot = Some(live.clone());
+                return Ok(live);
+            }
+            // The parent's, inherited through fork: leaked, never dropped. Dropping its AWS clients would
+            // wake connection tasks of a runtime whose threads (and whatever locks they held at the fork)
+            // only exist in the parent.
+            Some(inherited) => std::mem::forget(inherited),
+            None => {}
+        }
+        *slot = Some(built.clone());
+        Ok(built)
+    }
+
+    /// The store installed for this process, if any.
+    fn installed(&self, pid: u32) -> Option<Live> {
+        let slot = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref().filter(|live| live.pid == pid).cloned()
     }
 
     /// Runs one store operation with the GIL released, on this process's runtime.
@@ -117,9 +142,10 @@ impl Store {
         F: Future<Output = zoho_token_store::Result<T>>,
         T: Send,
     {
+        let live = self.live(py).map_err(raise)?;
         py.detach(|| {
-            let (store, refresher) = self.live()?;
-            runtime::get()?.block_on(op(store, refresher))
+            live.runtime
+                .block_on(op(live.store.clone(), live.refresher.clone()))
         })
         .map_err(raise)
     }
@@ -260,7 +286,7 @@ impl Store {
             live: Mutex::new(None),
         };
         // Build now, so a bad prefix, window or ZOHO_TOKEN_STORE_KEYS fails here, not on first use.
-        py.detach(|| store.live().map(drop)).map_err(raise)?;
+        store.live(py).map_err(raise)?;
         Ok(store)
     }
 

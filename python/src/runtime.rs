@@ -13,7 +13,10 @@ use zoho_token_store::Error;
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
 
 /// This process's runtime.
-pub(crate) fn get() -> zoho_token_store::Result<Arc<Runtime>> {
+///
+/// Takes the GIL token because its lock must only be taken by a thread that holds the GIL (and is, here,
+/// for a moment): Python forks holding the GIL, so a child never inherits the lock held.
+pub(crate) fn get(_gil: pyo3::Python<'_>) -> zoho_token_store::Result<Arc<Runtime>> {
     let pid = std::process::id();
     let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
     match slot.take() {

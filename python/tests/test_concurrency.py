@@ -81,6 +81,41 @@ def test_a_forked_child_uses_the_parents_store_and_the_parent_goes_on(make_store
     assert names == USERS[:3], "both children's saves landed, and the parent's store still works"
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_a_fork_while_a_call_is_in_flight_leaves_the_child_its_own_working_store(make_store, throttling_aws):
+    """gunicorn forking while another thread of the master waits on AWS: the child must neither wait on
+    what the parent's thread holds nor touch the parent's connections, and the parent's call completes."""
+    url = throttling_aws(hold=True)
+    store = make_store(endpoint_url=url)
+    outcome: dict = {}
+
+    def call() -> None:
+        try:
+            store.find_token_by_id("held1")
+        except SDKException as e:
+            outcome["parent"] = str(e)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while not json.load(urllib.request.urlopen(url + "/arrived"))["arrived"]:
+        time.sleep(0.01)  # polls for the request to arrive; the outcome does not depend on timing
+    pid = os.fork()
+    if pid == 0:  # the parent's call is in flight in a thread this child does not have
+        signal.alarm(60)  # a child stuck on something the parent held dies instead of hanging the test
+        code = 1
+        try:
+            store.find_token_by_id("child1")
+        except SDKException as e:
+            code = 0 if "Rate exceeded (released)" in str(e) else 2  # its own call, answered
+        finally:
+            os._exit(code)
+    urllib.request.urlopen(url + "/release").read()
+    caller.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
+    assert "(released)" in outcome["parent"], outcome
+
+
 def test_every_call_releases_the_gil(make_store, throttling_aws):
     # The endpoint holds its answer until this test's main thread releases it, which it can only do
     # while the calling thread waits without the GIL. Held, the answer says so after 30 s.
