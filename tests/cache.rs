@@ -24,7 +24,7 @@ fn by_refresh(tag: &str) -> OAuthToken {
 }
 
 #[tokio::test]
-async fn warm_lookups_make_no_call_and_a_warm_save_is_one_write() {
+async fn warm_lookups_make_no_call_and_a_warm_save_reads_no_value() {
     let store = cached("cache-warm", 100, Duration::from_secs(60)).await;
     let mut token = token_for("ava@example.com", "a");
     store.save_token(&mut token).await.unwrap();
@@ -48,19 +48,24 @@ async fn warm_lookups_make_no_call_and_a_warm_save_is_one_write() {
     assert_eq!(store.find_token_by_id(&id).await.unwrap().unwrap(), token);
     assert_eq!(calls.total(), 0, "warm: {:?}", calls.snapshot());
 
-    // Saving a cached token with no index change: one write, no read.
+    // Saving a cached token with no index change: the secret's tags as they are now (a cached copy may
+    // be stale), one write, no value read.
     token.api_domain = Some("https://www.zohoapis.eu".into());
     store.save_token(&mut token).await.unwrap();
     assert_eq!(
-        (calls.total(), calls.count("PutSecretValue")),
-        (1, 1),
+        (
+            calls.total(),
+            calls.count("DescribeSecret"),
+            calls.count("PutSecretValue")
+        ),
+        (2, 1, 1),
         "{:?}",
         calls.snapshot()
     );
-    // Read your writes, still without a call.
+    // Read your writes, without a call.
     let found = store.find_token_by_id(&id).await.unwrap().unwrap();
     assert_eq!(found.api_domain.as_deref(), Some("https://www.zohoapis.eu"));
-    assert_eq!(calls.total(), 1);
+    assert_eq!(calls.total(), 2);
     // reload_token always asks the service.
     store.reload_token(&id).await.unwrap().unwrap();
     assert_eq!(calls.count("GetSecretValue"), 1);
@@ -176,4 +181,68 @@ async fn a_cached_save_after_another_process_deleted_the_token_still_lands() {
         "access-b2",
         "re-created, not lost"
     );
+}
+
+#[tokio::test]
+async fn a_cached_save_leaves_the_index_following_its_value_after_another_process_retagged_it() {
+    let store = cached("cache-tags", 10, Duration::from_secs(60)).await;
+    let mut token = token_for("cy@example.com", "c");
+    store.save_token(&mut token).await.unwrap();
+    let name = format!("{}{}", store.prefix(), token.id.as_deref().unwrap());
+    let indexed_c = tags_of(&name).await;
+
+    // Another process saves the user's token with a new refresh token: the tags now index `refresh-c2`.
+    let other = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(store.prefix())
+        .build()
+        .unwrap();
+    let mut newer = token.clone();
+    newer.refresh_token = Some("refresh-c2".into());
+    other.save_token(&mut newer).await.unwrap();
+    assert_ne!(tags_of(&name).await, indexed_c);
+
+    // This process saves its copy (its cache still holds the tags of `refresh-c`): the value now holds
+    // `refresh-c` again, and the index must say so, or a lookup by it misses until some later save.
+    token.api_domain = Some("https://www.zohoapis.eu".into());
+    store.save_token(&mut token).await.unwrap();
+    // (Lookups would still find it for a while through the bridge the first save left; the tags are
+    // what every lookup relies on once bridges are swept.)
+    assert_eq!(
+        tags_of(&name).await,
+        indexed_c,
+        "tags follow the value written"
+    );
+    let found = other
+        .find_token(&by_refresh("c"))
+        .await
+        .unwrap()
+        .expect("found by the refresh token its value holds");
+    assert_eq!(found.id, token.id);
+    assert!(
+        other.find_token(&by_refresh("c2")).await.unwrap().is_none(),
+        "no longer indexed by the refresh token it no longer holds"
+    );
+}
+
+/// A secret's tags, sorted, as the service holds them.
+async fn tags_of(name: &str) -> Vec<(String, String)> {
+    let described = client()
+        .await
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<_> = described
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    tags.sort();
+    tags
 }

@@ -15,8 +15,6 @@ use super::index::IndexKind;
 use crate::keyring::Keyring;
 use crate::token::OAuthToken;
 
-type Tags = Vec<(String, String)>;
-
 pub(crate) struct Cache {
     capacity: NonZeroUsize,
     ttl: Duration,
@@ -43,8 +41,6 @@ struct Inner {
 
 struct Entry {
     token: OAuthToken,
-    /// The secret's tags, when known (after this process wrote or described it).
-    tags: Option<Tags>,
     digests: Vec<String>,
     at: Instant,
 }
@@ -62,11 +58,12 @@ impl Cache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached token and tags under `name`, if fresh.
-    pub(crate) fn get(&self, name: &str) -> Option<(OAuthToken, Option<Tags>)> {
+    /// The cached token under `name`, if fresh. (Tags are not cached: a write asks for them, since
+    /// another process may have changed them.)
+    pub(crate) fn get(&self, name: &str) -> Option<OAuthToken> {
         let mut inner = self.lock();
         match inner.by_name.get(name) {
-            Some(e) if e.at.elapsed() < self.ttl => Some((e.token.clone(), e.tags.clone())),
+            Some(e) if e.at.elapsed() < self.ttl => Some(e.token.clone()),
             Some(_) => {
                 inner.remove(name);
                 None
@@ -81,7 +78,7 @@ impl Cache {
         digests.iter().find_map(|d| inner.by_digest.get(d).cloned())
     }
 
-    pub(crate) fn put(&self, ring: &Keyring, name: &str, token: &OAuthToken, tags: Option<Tags>) {
+    pub(crate) fn put(&self, ring: &Keyring, name: &str, token: &OAuthToken) {
         let digests: Vec<String> = IndexKind::ALL
             .iter()
             .filter_map(|k| k.value(token).map(|v| k.digest(ring, v)))
@@ -104,7 +101,6 @@ impl Cache {
             name.to_owned(),
             Entry {
                 token: token.clone(),
-                tags,
                 digests,
                 at: Instant::now(),
             },

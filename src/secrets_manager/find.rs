@@ -129,7 +129,7 @@ impl SecretsManagerStore {
         };
         let values: Vec<String> = digests.iter().map(|(_, d)| d.clone()).collect();
         if let Some(cache) = &self.cache
-            && let Some((token, _)) = cache.name_for(&values).and_then(|name| cache.get(&name))
+            && let Some(token) = cache.name_for(&values).and_then(|name| cache.get(&name))
             && lookup.rank(&token).is_some()
         {
             return Ok(Some(token));
@@ -138,7 +138,7 @@ impl SecretsManagerStore {
         let decoded = self.decode_all(ring, raws).await?;
         if let Some(cache) = &self.cache {
             for (name, token) in &decoded {
-                cache.put(ring, name, token, None);
+                cache.put(ring, name, token);
             }
         }
         if let Some(best) = lookup.best(decoded.iter().map(|(_, token)| token)) {
@@ -159,7 +159,7 @@ impl SecretsManagerStore {
         ring: &mut Arc<Keyring>,
         name: &str,
     ) -> Result<Option<OAuthToken>> {
-        if let Some((token, _)) = self.cache.as_ref().and_then(|c| c.get(name)) {
+        if let Some(token) = self.cache.as_ref().and_then(|c| c.get(name)) {
             return Ok(Some(token));
         }
         self.read_fresh(ring, name).await
@@ -185,7 +185,7 @@ impl SecretsManagerStore {
             }
         };
         if let Some(cache) = &self.cache {
-            cache.put(ring, name, &token, None);
+            cache.put(ring, name, &token);
         }
         Ok(Some(token))
     }

@@ -87,8 +87,8 @@ impl SecretsManagerStoreBuilder {
     }
 
     /// Keeps up to `capacity` tokens in an in-process read cache for `ttl`: warm lookups by id, user,
-    /// refresh, grant or access token make no service call, and a save of a cached token skips its
-    /// `DescribeSecret`. Saves and deletes through this store update the cache at once; changes by other
+    /// refresh, grant or access token make no service call (a save still asks for the secret's tags: another
+    /// process may have changed them, and the index must follow the value written). Saves and deletes through this store update the cache at once; changes by other
     /// processes show after `ttl` at most, so keep it short (seconds) where several processes write.
     /// Off by default.
     pub fn cache(mut self, capacity: NonZeroUsize, ttl: Duration) -> Self {

@@ -25,12 +25,11 @@ pub(super) enum CreateOutcome {
 }
 
 impl SecretsManagerStore {
-    /// What to write to: a cached entry whose tags are known stands in for `DescribeSecret`.
+    /// What to write to, as the service says now. Never from the read cache: another process may have
+    /// retagged the secret since it was cached, and a write that diffed its tags against a stale copy
+    /// would leave the index pointing at values the secret no longer holds.
     pub(super) async fn state(&self, name: &str) -> Result<State> {
-        match self.cache.as_ref().and_then(|c| c.get(name)) {
-            Some((_, Some(tags))) => Ok(State::Live(tags)),
-            _ => self.describe(name).await,
-        }
+        self.describe(name).await
     }
 
     /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
@@ -55,7 +54,7 @@ impl SecretsManagerStore {
                     CreateOutcome::Created => {
                         self.bridge(ring, name, token, &[]).await;
                         if let Some(cache) = &self.cache {
-                            cache.put(ring, name, token, Some(wanted));
+                            cache.put(ring, name, token);
                         }
                         return Ok(());
                     }
@@ -131,7 +130,7 @@ impl SecretsManagerStore {
         self.retag_secret(name, tags, &wanted).await?;
         self.bridge(ring, name, token, listed).await;
         if let Some(cache) = &self.cache {
-            cache.put(ring, name, token, Some(wanted));
+            cache.put(ring, name, token);
         }
         Ok(())
     }
