@@ -301,26 +301,9 @@ impl AccountsClient {
         struct User {
             email: String,
         }
-        let url = format!("{}/crm/v8/users", api_domain.trim_end_matches('/'));
-        let response = self
-            .http
-            .get(&url)
-            .query(&[("type", "CurrentUser")])
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("Zoho-oauthtoken {}", access.secret()),
-            )
-            .send()
-            .await
-            .map_err(|e| unavailable("the CRM users API", e))?;
-        if !response.status().is_success() {
-            return Err(Error::ZohoProtocol {
-                reason: format!("users API answered HTTP {}", response.status()),
-            });
-        }
-        let users: Users = response.json().await.map_err(|_| Error::ZohoProtocol {
-            reason: "users API answered without a user list".into(),
-        })?;
+        let users: Users = self
+            .crm_get(api_domain, "users", &[("type", "CurrentUser")], access)
+            .await?;
         users
             .users
             .into_iter()
@@ -329,6 +312,63 @@ impl AccountsClient {
             .ok_or_else(|| Error::ZohoProtocol {
                 reason: "users API returned no current user".into(),
             })
+    }
+
+    /// The signed-in user's name as the Zoho SDK 8 names it in its user signatures, `<email>:<org zgid>`:
+    /// [`AccountsClient::current_user`] and `GET <api_domain>/crm/v8/org`.
+    ///
+    /// # Errors
+    /// [`Error::ZohoUnavailable`] or [`Error::ZohoProtocol`] when the CRM API cannot answer.
+    pub async fn sdk_user_name(&self, api_domain: &str, access: &AccessToken) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Orgs {
+            org: Vec<Org>,
+        }
+        #[derive(Deserialize)]
+        struct Org {
+            zgid: String,
+        }
+        let email = self.current_user(api_domain, access).await?;
+        let orgs: Orgs = self.crm_get(api_domain, "org", &[], access).await?;
+        let zgid =
+            orgs.org
+                .into_iter()
+                .next()
+                .map(|o| o.zgid)
+                .ok_or_else(|| Error::ZohoProtocol {
+                    reason: "org API returned no organization".into(),
+                })?;
+        Ok(format!("{email}:{zgid}"))
+    }
+
+    /// `GET <api_domain>/crm/v8/<path>` with the access token, its JSON answer read as `T`.
+    async fn crm_get<T: serde::de::DeserializeOwned>(
+        &self,
+        api_domain: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        access: &AccessToken,
+    ) -> Result<T> {
+        let url = format!("{}/crm/v8/{path}", api_domain.trim_end_matches('/'));
+        let response = self
+            .http
+            .get(&url)
+            .query(query)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Zoho-oauthtoken {}", access.secret()),
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable(&format!("the CRM {path} API"), e))?;
+        if !response.status().is_success() {
+            return Err(Error::ZohoProtocol {
+                reason: format!("{path} API answered HTTP {}", response.status()),
+            });
+        }
+        response.json().await.map_err(|_| Error::ZohoProtocol {
+            reason: format!("{path} API answered without the expected JSON"),
+        })
     }
 
     async fn token_call(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use zoho_token_store::{AccountsClient, Error, OAuthToken};
+use zoho_token_store::{AccessToken, AccountsClient, Error, OAuthToken};
 
 fn signing_in() -> OAuthToken {
     OAuthToken::default()
@@ -177,4 +177,45 @@ async fn a_revocation_counts_only_when_zoho_says_success() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_sdk_user_name_is_the_current_users_email_and_the_orgs_zgid() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/users"))
+        .and(wiremock::matchers::query_param("type", "CurrentUser"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Zoho-oauthtoken access-1",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"users": [{"email": "ava@example.com"}]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/org"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"org": [{"zgid": "7001", "id": "1"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let accounts = AccountsClient::with_base_url(server.uri());
+    let access = AccessToken::new("access-1");
+    assert_eq!(
+        accounts
+            .sdk_user_name(&server.uri(), &access)
+            .await
+            .unwrap(),
+        "ava@example.com:7001",
+        "as the Zoho SDK 8 names users in its signatures"
+    );
+    assert_eq!(
+        accounts.current_user(&server.uri(), &access).await.unwrap(),
+        "ava@example.com"
+    );
 }

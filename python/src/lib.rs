@@ -19,7 +19,8 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use zoho_token_store::{
-    Error, Keyring, KeysConfig, MAX_REFRESH_MARGIN, RecoveryWindow, SecretsManagerStore, TokenStore,
+    Error, Keyring, KeysConfig, MAX_REFRESH_MARGIN, OAuthToken, RecoveryWindow,
+    SecretsManagerStore, TokenStore,
 };
 
 use crate::convert::{to_py, token_from};
@@ -149,6 +150,15 @@ impl Store {
         })
         .map_err(raise)
     }
+}
+
+/// Whether `query` is a sign-in: a grant with client credentials, and nothing a token is already found by.
+fn signs_in(query: &OAuthToken) -> bool {
+    query.grant_token.is_some()
+        && query.refresh_token.is_none()
+        && query.access_token.is_none()
+        && query.client_id.is_some()
+        && query.client_secret.is_some()
 }
 
 async fn build(config: &Config) -> zoho_token_store::Result<SecretsManagerStore> {
@@ -309,7 +319,18 @@ impl Store {
         let query = token_from(token)?;
         let found = self.run_fresh(py, |store, refresher| async move {
             let Some(found) = store.find_token(&query).await? else {
-                return Ok(None);
+                return Ok(match (refresher, accounts_url) {
+                    // A grant nothing is stored for yet: exchanged once for the fleet (see refresh.rs),
+                    // so the SDK finds a token and does not exchange it again in every process.
+                    (Some(refresher), Some(url)) if signs_in(&query) => {
+                        refresher.sign_in(&query, &url).await.map(|token| {
+                            let mut answer = query.clone();
+                            answer.fill_from(&token);
+                            answer
+                        })
+                    }
+                    _ => None,
+                });
             };
             Ok(match (refresher, accounts_url) {
                 // Only a token whose access token comes from the store can be helped by refreshing:

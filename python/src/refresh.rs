@@ -9,6 +9,12 @@
 //! and the others wait and read its result. The SDK then sees a fresh token and never refreshes by
 //! itself. This file only wires it: one manager per accounts server, and the SDK's fallback.
 //!
+//! A sign-in too: the SDK exchanges a grant token in every process that starts with it and finds nothing
+//! stored (the README's setup gives every process the same grant), and Zoho accepts a grant once, so
+//! all but one fail with `invalid_code`. With `refresh_ahead_seconds`, a lookup that misses with a grant
+//! exchanges it here, through the same manager: one process under the lease named by the grant's keyed
+//! digest, the others wait and find the saved token through the grant's bridge.
+//!
 //! Best effort: if the refresh fails (Zoho down, a revoked token), the stored token is returned as it
 //! is and the SDK's own flow goes on as without this (and reports the failure its own way).
 
@@ -68,11 +74,34 @@ impl Refresher {
             .refresh_margin(self.margin)
             .lease_ttl(LEASE_TTL)
             .wait_timeout(WAIT)
-            // The SDK names the user itself when it saves a new token; refreshes keep the name.
-            .without_user_discovery()
+            // A token exchanged or refreshed here without a user is named as the SDK would name it.
+            .sdk_user_names()
             .build()?;
         managers.insert(base, manager.clone());
         Ok(manager)
+    }
+
+    /// The token a grant gives, exchanged once for the fleet and saved (named as the SDK names users);
+    /// None when that failed (logged), so the SDK's own exchange runs and reports it its own way.
+    pub(crate) async fn sign_in(
+        &self,
+        query: &OAuthToken,
+        accounts_url: &str,
+    ) -> Option<OAuthToken> {
+        let manager = match self.manager(accounts_url) {
+            Ok(manager) => manager,
+            Err(e) => {
+                tracing::warn!(target: LOG_TARGET, error = %e, "cannot exchange the grant for the fleet; the SDK will");
+                return None;
+            }
+        };
+        match manager.token(query).await {
+            Ok(token) => Some(token),
+            Err(e) => {
+                tracing::warn!(target: LOG_TARGET, error = %e, "exchanging the grant for the fleet failed; the SDK will try");
+                None
+            }
+        }
     }
 
     /// `found` made fresh by the crate's [`TokenManager::refresh_ahead`]; on failure, `found` as it is

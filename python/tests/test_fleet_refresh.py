@@ -26,7 +26,8 @@ def stored_token(store, expires_in_ms: int) -> OAuthToken:
     return token
 
 
-def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path) -> None:
+def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path, credential: str = f"refresh_token={REFRESH!r}",
+              must_succeed: bool = True) -> None:
     """Starts the processes, lets them all go at once, and waits for each to make one CRM call."""
     script = textwrap.dedent(f"""
         import sys
@@ -37,8 +38,8 @@ def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path) -> None:
         from zoho_token_store import SecretsManagerTokenStore
 
         store = SecretsManagerTokenStore(prefix={prefix!r}, keys={keys!r}, refresh_ahead_seconds={refresh_ahead!r})
-        # As a worker starts: client credentials and the refresh token from its configuration.
-        token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token={REFRESH!r},
+        # As a worker starts: client credentials and a refresh (or grant) token from its configuration.
+        token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", {credential},
                            redirect_url="https://app.example.com/callback")
         environment = DataCenter.Environment({zoho.url!r}, {zoho.accounts_url!r}, {zoho.url!r})
         print("ready", flush=True)
@@ -56,7 +57,7 @@ def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path) -> None:
         worker.stdin.flush()
     for worker in workers:
         _, err = worker.communicate()
-        assert worker.returncode == 0, err
+        assert worker.returncode == 0 or not must_succeed, err
 
 
 def test_with_refresh_ahead_a_fleet_refreshes_an_expiring_token_once(zoho, make_store, prefix, keys, tmp_path):
@@ -81,6 +82,23 @@ def test_without_it_every_process_that_finds_the_token_expiring_refreshes(zoho, 
     zoho.hold_refreshes_until = PROCESSES  # no process gets its answer before all have asked
     run_fleet(zoho, prefix, keys, None, tmp_path)
     assert zoho.refreshes == [REFRESH] * PROCESSES
+
+
+def test_with_refresh_ahead_processes_started_together_with_one_grant_exchange_it_once(zoho, make_store, prefix,
+                                                                                    keys, tmp_path):
+    """The README's setup: every process is configured with the same grant token and nothing is stored yet."""
+    run_fleet(zoho, prefix, keys, 60, tmp_path, credential='grant_token="1000.grant-fleet"')
+
+    assert zoho.exchanges == ["1000.grant-fleet"], "one exchange for the whole fleet"
+    [stored] = make_store().get_tokens()
+    assert stored.get_user_signature().get_name() == "alice@example.com:7001", "named as the SDK names users"
+    used = [token for path, token in zoho.crm_calls if path == "/crm/v8/org" and token == stored.get_access_token()]
+    assert len(used) >= PROCESSES, "every process made its CRM call with the one exchanged token"
+
+
+def test_without_it_every_process_started_with_the_grant_exchanges_it(zoho, make_store, prefix, keys, tmp_path):
+    run_fleet(zoho, prefix, keys, None, tmp_path, credential='grant_token="1000.grant-alone"', must_succeed=False)
+    assert zoho.exchanges == ["1000.grant-alone"] * PROCESSES, "Zoho accepts one; the others got invalid_code"
 
 
 def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(make_store, zoho, caplog):

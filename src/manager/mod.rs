@@ -66,6 +66,7 @@ struct Inner {
     lease_ttl: Duration,
     wait_timeout: Duration,
     discover_user: bool,
+    sdk_user_names: bool,
     concurrency: NonZeroUsize,
     inflight: SyncMutex<HashMap<String, WeakFlight>>,
     refreshed_at: SyncMutex<HashMap<String, Instant>>,
@@ -88,6 +89,7 @@ impl std::fmt::Debug for Inner {
             .field("lease_ttl", &self.lease_ttl)
             .field("wait_timeout", &self.wait_timeout)
             .field("discover_user", &self.discover_user)
+            .field("sdk_user_names", &self.sdk_user_names)
             .field("concurrency", &self.concurrency)
             .field("in_flight", &in_flight)
             .finish()
@@ -105,6 +107,7 @@ pub struct TokenManagerBuilder {
     lease_ttl: Duration,
     wait_timeout: Duration,
     discover_user: bool,
+    sdk_user_names: bool,
     concurrency: NonZeroUsize,
 }
 
@@ -141,6 +144,14 @@ impl TokenManagerBuilder {
     /// without one. By default the manager does, as the Zoho SDK does, so the token is findable by user.
     pub fn without_user_discovery(mut self) -> Self {
         self.discover_user = false;
+        self
+    }
+
+    /// Names discovered users as the Zoho SDK 8 does in its user signatures, `<email>:<org zgid>`
+    /// ([`AccountsClient::sdk_user_name`]: one more CRM call per discovery), so a token this manager
+    /// saves for an SDK app is found by the names that app uses.
+    pub fn sdk_user_names(mut self) -> Self {
+        self.sdk_user_names = true;
         self
     }
 
@@ -186,6 +197,7 @@ impl TokenManagerBuilder {
                 lease_ttl: self.lease_ttl,
                 wait_timeout: self.wait_timeout,
                 discover_user: self.discover_user,
+                sdk_user_names: self.sdk_user_names,
                 concurrency: self.concurrency,
                 inflight: SyncMutex::default(),
                 refreshed_at: SyncMutex::default(),
@@ -217,6 +229,7 @@ impl TokenManager {
             lease_ttl: Duration::from_secs(30),
             wait_timeout: Duration::from_secs(40),
             discover_user: true,
+            sdk_user_names: false,
             concurrency: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
         }
     }

@@ -271,7 +271,12 @@ impl Inner {
             && self.discover_user
             && let (Some(domain), Some(access)) = (&fresh.api_domain, &fresh.access_token)
         {
-            match self.accounts.current_user(domain, access).await {
+            let named = if self.sdk_user_names {
+                self.accounts.sdk_user_name(domain, access).await
+            } else {
+                self.accounts.current_user(domain, access).await
+            };
+            match named {
                 Ok(user) => fresh.user_name = Some(user),
                 Err(e) => return Err(unsaved(&fresh, e)),
             }
