@@ -1,6 +1,6 @@
 //! A fleet of processes on "real AWS": each guarantee of the store, checked with several processes at
-//! once (each with its own client, store and manager), stale state, listings that lag as AWS's do
-//! (`common::lag`), and operators racing applications. LocalStack behind it, a mock Zoho beside it.
+//! once (each with its own client, store and manager), stale state, AWS as it is (`common::strict`:
+//! listings that lag, uneven pages, the version quota), and operators racing applications. LocalStack behind it, a mock Zoho beside it.
 //!
 //! (a) data-key rotation and (b) index-key rotation with a long-lived process on the old keyring;
 //! (c) delete, purge and revoke racing refreshes; (d) cold starts inside the listing lag for each SDK
@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
 };
-use common::lag::Lag;
+use common::strict::StrictAws;
 use common::zoho::Zoho;
 use common::{OnSend, client, client_with, keyring, token_names, unique_prefix};
 use zoho_token_store::{
@@ -29,6 +29,22 @@ use zoho_token_store::{
 const LAG: Duration = Duration::from_secs(300);
 /// Processes that cold-start after the first save.
 const K: usize = 6;
+
+/// AWS as a fleet meets it (`localstack/strict-aws` in front of LocalStack): filtered listings that show
+/// the state of `LAG` ago, uneven pages, the version quota, and writes to deleted secrets refused. Every
+/// process of a scenario reaches it through its own client.
+fn aws_as_it_is() -> Arc<StrictAws> {
+    let lag = LAG.as_secs().to_string();
+    Arc::new(StrictAws::start(&[
+        "--lag",
+        &lag,
+        "--lag-floor",
+        &lag,
+        "--uneven-pages",
+        "--version-quota",
+        "100",
+    ]))
+}
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -77,7 +93,11 @@ fn store_on(
 
 /// One process of the fleet on AWS: its own client (with lagging listings), a store with the AWS
 /// defaults (5-minute listing lag), and a manager coordinating refreshes through the store.
-async fn process(lag: &Lag, prefix: &str, zoho: &Zoho) -> (Arc<SecretsManagerStore>, TokenManager) {
+async fn process(
+    lag: &StrictAws,
+    prefix: &str,
+    zoho: &Zoho,
+) -> (Arc<SecretsManagerStore>, TokenManager) {
     process_on(lag.client().await, prefix, zoho)
 }
 
@@ -127,7 +147,7 @@ fn access_only(access: &str) -> OAuthToken {
 
 /// A sign-in by a process configured with a grant token: what gives an access-token-only fleet the
 /// token it is configured with.
-async fn sign_in(lag: &Lag, prefix: &str, zoho: &Zoho) -> OAuthToken {
+async fn sign_in(lag: &StrictAws, prefix: &str, zoho: &Zoho) -> OAuthToken {
     let (_, manager) = process(lag, prefix, zoho).await;
     manager
         .token(&configured(Config::GrantOnly, ""))
@@ -140,7 +160,7 @@ async fn cold_starts_inside_the_lag(config: Config) {
         .await
         .with_grants()
         .await;
-    let lag = Lag::new(LAG);
+    let lag = aws_as_it_is();
     let prefix = unique_prefix(&format!("fleet-lag-{config:?}"));
 
     // The first process stores the token (a sign-in for the access-token fleet).
@@ -158,7 +178,7 @@ async fn cold_starts_inside_the_lag(config: Config) {
         1,
         "{config:?}: one call to get the first token"
     );
-    let lagged_before = lag.lagged_answers();
+    let lagged_before = lag.stat("lagged_answers").await;
 
     // K processes cold-start at moments spread over the next second and a half: all inside the lag,
     // so no listing shows the token yet.
@@ -191,7 +211,7 @@ async fn cold_starts_inside_the_lag(config: Config) {
     // (A user's token is read by its user-derived name, never through a listing.)
     if !matches!(config, Config::UserAndRefresh) {
         assert!(
-            lag.lagged_answers() > lagged_before,
+            lag.stat("lagged_answers").await > lagged_before,
             "{config:?}: the processes' lookups met the lagging listings"
         );
     }
@@ -283,11 +303,11 @@ async fn lag_access_token_only() {
 
 /// The control: a store that trusts the listings (no bridges, as with a zero listing lag) fails under
 /// the same lag exactly as the issue describes, so the scenarios above pass because of the store, not
-/// because the lag layer is toothless.
+/// because the strict model's lag is toothless.
 #[tokio::test]
 async fn lag_control_a_store_that_trusts_listings_exchanges_the_grant_twice() {
     let zoho = Zoho::start().await.with_grants().await;
-    let lag = Lag::new(LAG);
+    let lag = aws_as_it_is();
     let prefix = unique_prefix("fleet-lag-control");
     let trusting = || async {
         let store = Arc::new(
@@ -425,7 +445,11 @@ async fn refresh_due_reencrypt_retag_and_rotation_never_bring_a_deleted_token_ba
     let zoho = Zoho::start().await;
     let prefix = unique_prefix("fleet-delete-bulk");
     // Consistent listings, but AWS's refusal of writes to a secret scheduled for deletion.
-    let aws = Lag::new(Duration::ZERO);
+    let aws = Arc::new(StrictAws::start(&[
+        "--uneven-pages",
+        "--version-quota",
+        "100",
+    ]));
     let store = Arc::new(
         SecretsManagerStore::builder(aws.client().await, keyring())
             .prefix(&prefix)

@@ -3,7 +3,6 @@
 
 pub mod cli;
 pub mod contract;
-pub mod lag;
 pub mod strict;
 pub mod zoho;
 

@@ -48,6 +48,15 @@ impl StrictAws {
         Client::new(&self.sdk_config().await)
     }
 
+    /// The same with `extra` added (a test's own interceptor).
+    pub async fn client_with(
+        &self,
+        extra: impl aws_sdk_secretsmanager::config::Intercept + 'static,
+    ) -> Client {
+        let base = self.client().await;
+        Client::from_conf(base.config().to_builder().interceptor(extra).build())
+    }
+
     /// SDK configuration through it.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         super::sdk_config_for(&self.endpoint).await
