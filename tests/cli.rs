@@ -503,6 +503,50 @@ fn export_to_a_file_replaces_it_whole_and_never_writes_through_a_link() {
 }
 
 #[test]
+fn a_deleted_token_in_its_recovery_window_holds_retire_until_deleted_for_good() {
+    let env = Env::new("cli-force-delete");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    env.cmd()
+        .args(["delete", "7"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("recoverable for 7 days"));
+    let rotated = Keyring::parse(&env.keys)
+        .unwrap()
+        .with_new_primary("k2", &[7; 32])
+        .unwrap()
+        .to_text()
+        .to_string();
+    let with_k2 = |args: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.env("ZOHO_TOKEN_STORE_KEYS", &rotated).args(args);
+        cmd
+    };
+    with_k2(&["rotate", "--writes-per-second", "500"])
+        .assert()
+        .success();
+    // The deleted token may be restored, and nothing tells which key it needs: retire waits.
+    with_k2(&["retire", "k1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("recovery window"))
+        .stderr(predicate::str::contains("zoho-token-store delete --force"));
+    with_k2(&["delete", "--force", "7"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deleted 7 for good"));
+    with_k2(&["delete", "--force", "7"]).assert().code(3);
+    with_k2(&["retire", "k1"]).assert().success();
+    // A live token goes for good at once too.
+    with_k2(&["delete", "--force", "8"]).assert().success();
+    with_k2(&["show", "8"]).assert().code(3);
+}
+
+#[test]
 fn keys_rotate_and_retire() {
     let env = Env::new("cli-keys");
     env.cmd()

@@ -134,19 +134,29 @@ impl SecretsManagerStore {
         self.changed_at(&self.secret_name(id)?).await
     }
 
-    /// [`delete_token`](TokenStore::delete_token), telling whether a live token of this store was
-    /// there: for callers that must fail on an absent id, as the Zoho SDK's own stores do. With a
-    /// recovery window the deletion's answer tells (same calls as `delete_token`); a forced deletion
-    /// succeeds whether or not the secret exists, so with [`RecoveryWindow::Immediate`] it asks first
-    /// (+1 `DescribeSecret`), and then also leaves a secret tagged as another store's alone.
+    /// [`delete_token`](TokenStore::delete_token), telling whether a token of this store was there:
+    /// for callers that must fail on an absent id, as the Zoho SDK's own stores do. With a recovery
+    /// window the deletion's answer tells (same calls as `delete_token`), and a token already in its
+    /// recovery window is not there. A forced deletion succeeds whether or not the secret exists, so
+    /// with [`RecoveryWindow::Immediate`] it asks first (+1 `DescribeSecret`), leaves a secret tagged as
+    /// another store's alone, and also deletes for good a token of this store in its recovery window
+    /// (which counts as there): what an operator does before retiring a key such a token may need.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for an invalid id; a backend failure.
     pub async fn remove_token(&self, id: &str) -> Result<bool> {
-        if self.recovery_window == RecoveryWindow::Immediate && !self.contains(id).await? {
-            // Nothing of ours to delete; a lease left behind serves nothing either.
-            self.delete_lease(id).await?;
-            return Ok(false);
+        if self.recovery_window == RecoveryWindow::Immediate {
+            let ours = match self.describe(&self.secret_name(id)?).await? {
+                State::Live(tags) | State::Deleted(tags) => self.claims(&tags),
+                State::Absent => false,
+            };
+            if !ours {
+                // Nothing of ours to delete; a lease left behind serves nothing either.
+                self.delete_lease(id).await?;
+                return Ok(false);
+            }
+            self.delete_id(id).await?;
+            return Ok(true);
         }
         self.delete_id(id).await
     }

@@ -326,8 +326,8 @@ impl SecretsManagerStore {
                 reason: "in their recovery window, AWS returns no value to tell which key they need, and \
                          a restored one would be unreadable for good"
                     .into(),
-                fix: "wait until their recovery window ends, or delete them for good (DeleteSecret with \
-                      ForceDeleteWithoutRecovery), then retire"
+                fix: "wait until their recovery window ends, or delete them for good (`zoho-token-store \
+                      delete --force <id>`, or DeleteSecret with ForceDeleteWithoutRecovery), then retire"
                     .into(),
             });
         }

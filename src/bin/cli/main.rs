@@ -90,6 +90,10 @@ enum Command {
     Delete {
         /// The token id
         id: String,
+        /// Delete at once, skipping the 7-day recovery window (also deletes for good a token already in
+        /// its recovery window, e.g. so `retire` can go ahead)
+        #[arg(long)]
+        force: bool,
     },
     /// Delete every token of this store
     #[command(after_help = "Example:\n  zoho-token-store purge --yes --force")]
@@ -321,7 +325,7 @@ async fn run(cli: Cli) -> Outcome {
             client_id,
             reveal,
         } => tokens::find(g, by, client_id, reveal).await,
-        Command::Delete { id } => tokens::delete(g, id).await,
+        Command::Delete { id, force } => tokens::delete(g, id, force).await,
         Command::Purge { yes, force } => tokens::purge(g, yes, force).await,
         Command::Import {
             file,

@@ -110,15 +110,27 @@ fn find_query(by: FindBy, client_id: Option<String>) -> Result<OAuthToken, Failu
 }
 
 /// `delete`: one token, by id.
-pub async fn delete(g: &Global, id: String) -> Outcome {
+pub async fn delete(g: &Global, id: String, force: bool) -> Outcome {
+    let absent = || Failure::NotFound(format!("no token with id `{id}`"));
+    if force {
+        let store = g.store_with(RecoveryWindow::Immediate).await?;
+        usable_id(&store, &id)?;
+        // Deleting reads no value: a token this store cannot read goes too, as does one in its
+        // recovery window.
+        if !store.remove_token(&id).await? {
+            return Err(absent());
+        }
+        outln!("deleted {id} for good");
+        return Ok(());
+    }
     let store = g.store().await?;
     usable_id(&store, &id)?;
     // Checked without decrypting, so a token this store cannot read can still be deleted.
     if !store.contains(&id).await? {
-        return Err(Failure::NotFound(format!("no token with id `{id}`")));
+        return Err(absent());
     }
     store.delete_token(&id).await?;
-    outln!("deleted {id}");
+    outln!("deleted {id} (recoverable for 7 days)");
     Ok(())
 }
 
