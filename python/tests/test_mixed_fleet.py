@@ -1,6 +1,6 @@
 """One store shared by separate processes in both languages, through the strict AWS model
 (`localstack/strict-aws`: lagging listings, uneven pages, the version quota), on hosts whose clocks
-disagree by seconds (Debian's `faketime` shifts each process's clock): Zoho SDK processes with this
+disagree by seconds (Debian's libfaketime shifts each process's clock): Zoho SDK processes with this
 package, and the Rust command-line tool (`refresh-due`, `delete`), all at once.
 
 What must hold, as on AWS: one Zoho refresh for the fleet, one secret for the identity, a delete that
@@ -8,22 +8,18 @@ sticks against the SDK's save after its own refresh, nothing past the version qu
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
-from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
+from fleet_tools import shifted, start_strict_aws, strict_stats
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-ROOT = Path(__file__).resolve().parents[2]
 REFRESH = "refresh-mixed"
 # Each process's clock, in seconds from the machine's: within the store's 5 s clock-skew allowance
 # pairwise (the README's "Running a fleet" says what happens past it).
@@ -34,28 +30,11 @@ CLI_OFFSETS = [2, -2]
 @pytest.fixture
 def strict(endpoint: str) -> Iterator[str]:
     """The strict model in front of LocalStack, as a fleet on AWS meets it (the lag scaled to seconds)."""
-    proxy = subprocess.Popen(
-        [str(ROOT / "localstack" / "strict-aws"), "--upstream", endpoint, "--port", "0", "--seed", "7",
-         "--lag", "3", "--tag-lag", "3", "--uneven-pages", "--version-quota", "100", "--version-window", "86400"],
-        stdout=subprocess.PIPE, text=True)
-    line = proxy.stdout.readline().strip()
-    assert line.startswith("strict-aws: listening on "), f"strict-aws did not start: {line!r}"
-    yield line.removeprefix("strict-aws: listening on ")
+    proxy, url = start_strict_aws(endpoint, "--seed", "7", "--lag", "3", "--tag-lag", "3", "--uneven-pages",
+                                  "--version-quota", "100", "--version-window", "86400")
+    yield url
     proxy.kill()
     proxy.wait()
-
-
-def shifted(offset: int) -> List[str]:
-    """The command prefix that runs a process with its clock `offset` seconds from the machine's."""
-    faketime = shutil.which("faketime")
-    if faketime is None:
-        pytest.fail("faketime is required (Debian: apt-get install faketime; .ci/run installs it)", pytrace=False)
-    return [faketime, "-f", f"{offset:+d}s"]
-
-
-def stats(url: str) -> dict:
-    with urllib.request.urlopen(url + "/_strict/stats") as answer:
-        return json.load(answer)
 
 
 def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_strict_model(
@@ -68,7 +47,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
     token.set_expires_in(str(int(time.time() * 1000) + 20_000))
     store.save_token(token)
 
-    env = dict(os.environ, AWS_ENDPOINT_URL=strict, FAKETIME_DONT_FAKE_MONOTONIC="1",
+    env = dict(os.environ, AWS_ENDPOINT_URL=strict,
                ZOHO_TOKEN_STORE_PREFIX=prefix, ZOHO_TOKEN_STORE_KEYS=keys, ZOHO_ACCOUNTS_URL=zoho.url)
     env.pop("ZOHO_TOKEN_STORE_KEYRING_SECRET", None)
     script = textwrap.dedent(f"""
@@ -98,7 +77,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
         except SDKException as e:
             print("refused", e.kind, flush=True)
     """)
-    python = [subprocess.Popen([*shifted(offset), sys.executable, "-c", script, str(tmp_path)], env=env,
+    python = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env={**env, **shifted(offset)},
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=tmp_path)
               for offset in PYTHON_OFFSETS]
@@ -112,7 +91,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
     for worker in python:
         worker.stdin.write("go\n")
         worker.stdin.flush()
-    clis = [subprocess.Popen([*shifted(offset), str(cli), "refresh-due", "--within", "60s"], env=env,
+    clis = [subprocess.Popen([str(cli), "refresh-due", "--within", "60s"], env={**env, **shifted(offset)},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for offset in CLI_OFFSETS]
     ids = set()
@@ -133,7 +112,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
     assert used == {stored.get_access_token()} and stored.get_access_token() != "access-old"
 
     # An operator deletes the token with the CLI (its own clock too); every SDK save after it is refused.
-    deleted = subprocess.run([*shifted(-1), str(cli), "delete", stored.get_id()], env=env,
+    deleted = subprocess.run([str(cli), "delete", stored.get_id()], env={**env, **shifted(-1)},
                              capture_output=True, text=True)
     assert deleted.returncode == 0, deleted.stderr
     for worker in python:
@@ -144,7 +123,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
         assert out.strip() == "refused TokenDeleted", out
     assert direct.get_tokens() == [], "nothing resurrected"
 
-    seen = stats(strict)
+    seen = strict_stats(strict)
     assert seen["quota_refusals"] == 0
     assert seen["lagged_answers"] > 0 and seen["pages"] > 0, "the strict model was in the way"
     token_secret = f"{prefix}{stored.get_id()}"
