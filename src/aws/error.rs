@@ -68,16 +68,30 @@ where
             true,
             "the service's answer was cut off or malformed".to_owned(),
         ),
-        SdkError::ServiceError(e) => (
-            throttled
-                || e.raw().status().is_server_error()
-                || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
-            format!(
-                "{}: {}",
-                e.err().code().unwrap_or("error"),
-                one_line(e.err().message().unwrap_or("no message"))
-            ),
-        ),
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status();
+            let reason = match (e.err().code(), e.err().message()) {
+                // An answer with no AWS error in it: something else is listening there.
+                (None, None) => format!(
+                    "the endpoint answered HTTP {} with no AWS error in it, so it is not AWS Secrets                      Manager (or LocalStack): check AWS_ENDPOINT_URL or the store's endpoint_url",
+                    status.as_u16()
+                ),
+                (code, message) => {
+                    let code = code.unwrap_or("error");
+                    let said = one_line(message.unwrap_or("no message"));
+                    match fix_for(code) {
+                        Some(fix) => format!("{code}: {said}; {fix}"),
+                        None => format!("{code}: {said}"),
+                    }
+                }
+            };
+            (
+                throttled
+                    || status.is_server_error()
+                    || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+                reason,
+            )
+        }
         _ => (false, "the AWS SDK failed unexpectedly".to_owned()),
     };
     Error::Backend {
@@ -91,6 +105,36 @@ where
 
 /// What is wrong with the configuration when a request could not be sent. The SDK's own messages name
 /// the problem but can carry the whole request (body included), so they are matched, never shown.
+/// What to do about an AWS error code a caller can fix, in words; none for the store's own cases (they
+/// are handled where they arise) and the codes that explain themselves.
+fn fix_for(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "AccessDeniedException" => {
+            "this caller lacks an IAM permission on the store's secrets: see the README's minimal IAM \
+             policy"
+        }
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature" => {
+            "AWS rejected the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             AWS_PROFILE, or the role, and the clock"
+        }
+        "ExpiredTokenException" | "ExpiredToken" => {
+            "the session credentials expired: renew them (or let the role refresh them)"
+        }
+        "LimitExceededException" => {
+            "an AWS quota was reached (100 versions of one secret in 24 hours, or the account's \
+             secrets): see the README's \"Running a fleet\""
+        }
+        _ if THROTTLING_CODES.contains(&code) => {
+            "AWS is throttling this account's Secrets Manager calls: retry later, or spread the load"
+        }
+        _ => return None,
+    })
+}
+
 fn configuration(err: &dyn StdError) -> String {
     let mut chain = String::new();
     let mut next: Option<&dyn StdError> = Some(err);

@@ -192,17 +192,13 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
     assert_eq!(got.refresh_token.unwrap().secret(), "refresh-o2");
 }
 
-#[tokio::test]
-async fn a_server_error_from_the_service_is_retryable() {
+/// A store whose every call gets `answer` from a local server standing in for the endpoint.
+async fn store_answered(answer: wiremock::ResponseTemplate) -> (wiremock::MockServer, SecretsManagerStore) {
     use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{Mock, MockServer};
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .insert_header("x-amzn-errortype", "InternalError")
-                .set_body_json(serde_json::json!({"__type": "InternalError", "message": "boom"})),
-        )
+        .respond_with(answer)
         .mount(&server)
         .await;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -218,6 +214,17 @@ async fn a_server_error_from_the_service_is_retryable() {
         SecretsManagerStore::builder(aws_sdk_secretsmanager::Client::new(&config), keyring())
             .build()
             .unwrap();
+    (server, store)
+}
+
+#[tokio::test]
+async fn a_server_error_from_the_service_is_retryable() {
+    let (_server, store) = store_answered(
+        wiremock::ResponseTemplate::new(500)
+            .insert_header("x-amzn-errortype", "InternalError")
+            .set_body_json(serde_json::json!({"__type": "InternalError", "message": "boom"})),
+    )
+    .await;
     let err = store.find_token_by_id("t1").await.unwrap_err();
     assert!(
         matches!(
@@ -230,6 +237,35 @@ async fn a_server_error_from_the_service_is_retryable() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn every_aws_failure_is_one_line_that_names_the_fix() {
+    // An endpoint that answers HTTP but is not AWS (a web server, a wrong port).
+    let (_server, store) = store_answered(
+        wiremock::ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"),
+    )
+    .await;
+    let message = store.find_token_by_id("t1").await.unwrap_err().to_string();
+    assert!(message.contains("HTTP 404"), "{message}");
+    assert!(message.contains("AWS_ENDPOINT_URL"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+
+    for (code, fix) in [
+        ("AccessDeniedException", "minimal IAM policy"),
+        ("UnrecognizedClientException", "AWS_ACCESS_KEY_ID"),
+        ("LimitExceededException", "100 versions"),
+    ] {
+        let (_server, store) = store_answered(
+            wiremock::ResponseTemplate::new(400)
+                .insert_header("x-amzn-errortype", code)
+                .set_body_json(serde_json::json!({"__type": code, "message": "as AWS says it"})),
+        )
+        .await;
+        let message = store.find_token_by_id("t1").await.unwrap_err().to_string();
+        assert!(message.contains(code) && message.contains(fix), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
 }
 
 #[tokio::test]
