@@ -260,7 +260,9 @@ impl Keyring {
         let text = Zeroizing::new(std::env::var(name).map_err(|_| {
             Error::invalid_config(format!(
                 "environment variable {name} is not set (or not UTF-8); make a keyring with \
-                 `zoho-token-store keygen` (or Keyring::generate) and keep it secret"
+                 `zoho-token-store keygen` (the command comes with `pip install zoho-token-store` and \
+                 with the Rust crate; also `python -m zoho_token_store keygen`, or \
+                 Keyring::generate in Rust) and keep it in your secret manager"
             ))
         })?);
         Self::parse(&text)

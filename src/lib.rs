@@ -6,6 +6,7 @@
 //! - [`SecretsManagerStore`]: one secret per token, found by user, refresh, grant or access token
 //!   through keyed-hash tags; [`MemoryStore`]: the same contract in memory, for tests.
 //! - [`Keyring`]: data keys with ids and one primary, plus the separate lookup-index key.
+//! - `cli` (feature `cli`, on by default): the operator tool, for the binary and the Python package.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +30,8 @@
 mod accounts;
 mod aws;
 mod calls;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod env;
 mod envelope;
 mod error;

@@ -39,6 +39,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an AWS call may take in all, retries included.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Set to `1` to have the AWS SDK's own log events reach Python `logging` too.
+const AWS_LOGS_ENV_VAR: &str = "ZOHO_TOKEN_STORE_AWS_LOGS";
+
 /// How many tokens the read cache holds when a TTL is given.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -415,13 +418,30 @@ impl Store {
     }
 }
 
+/// Runs the operator tool `zoho-token-store` (the Rust crate's, not a second implementation) with
+/// `argv` (the program name first); its exit code. The GIL is released while it runs.
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| zoho_token_store::cli::run(argv))
+}
+
 /// The module `zoho_token_store._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The store's `tracing` events (never a secret) go to Python `logging`, under `zoho_token_store.*`
-    // logger names. A logger set already (the module imported twice) is kept.
-    let _ = pyo3_log::try_init();
+    // logger names; the AWS SDK's (hundreds of lines a call at DEBUG) only when asked for. A logger set
+    // already (the module imported twice) is kept.
+    let aws = std::env::var_os(AWS_LOGS_ENV_VAR).is_some_and(|v| v == "1");
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
+        .filter(if aws {
+            log::LevelFilter::Trace
+        } else {
+            log::LevelFilter::Off
+        })
+        .filter_target("zoho_token_store".to_owned(), log::LevelFilter::Trace)
+        .install();
     m.add_class::<Store>()?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add("StoreError", m.py().get_type::<StoreError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -37,8 +37,8 @@ const LEASE_TTL: Duration = Duration::from_secs(10);
 /// refreshes once for the fleet rather than leaving it to the SDK in every process.
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The Python logger these warnings go to.
-const LOG_TARGET: &str = "zoho_token_store.refresh";
+/// The Python logger these warnings go to (`zoho_token_store.refresh`: pyo3-log turns `::` into `.`).
+const LOG_TARGET: &str = "zoho_token_store::refresh";
 
 /// The SDK's accounts URL ends with the token endpoint; the crate's client takes the server.
 const TOKEN_PATH: &str = "/oauth/v2/token";

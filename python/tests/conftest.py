@@ -90,17 +90,15 @@ def make_store(endpoint: str, keys: str, prefix: str) -> Callable[..., object]:
 
 @pytest.fixture(scope="session")
 def cli() -> Path:
-    """The Rust command-line tool: the one `cargo test` built (ZOHO_TOKEN_STORE_CLI), else built here."""
+    """The command-line tool: the Rust binary `cargo test` built (ZOHO_TOKEN_STORE_CLI), else the
+    package's own `zoho-token-store` command (the same code, through the native module; no Rust needed)."""
     given = os.environ.get("ZOHO_TOKEN_STORE_CLI")
     if given:
         return Path(given)
-    build = subprocess.run(
-        ["cargo", "build", "--quiet", "--bin", "zoho-token-store"], cwd=ROOT, capture_output=True, text=True
-    )
-    if build.returncode != 0:
-        pytest.fail(f"cargo build of the CLI failed:\n{build.stderr}", pytrace=False)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "debug" / "zoho-token-store"
+    installed = Path(sys.executable).parent / "zoho-token-store"
+    if not installed.exists():
+        pytest.fail(f"the package's zoho-token-store command is missing beside {sys.executable}", pytrace=False)
+    return installed
 
 
 @pytest.fixture

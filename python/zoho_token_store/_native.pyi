@@ -4,6 +4,9 @@ from typing import Dict, List, Optional
 
 __version__: str
 
+def cli(argv: List[str]) -> int:
+    """Runs the operator tool with argv (the program name first); its exit code."""
+
 class StoreError(Exception):
     """args: (kind, message, retryable)."""
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region};
 use clap::Args;
-use zoho_token_store::{
+use crate::{
     AccountsClient, DEFAULT_PREFIX, Keyring, KeysConfig, RecoveryWindow, SecretKeySource,
     SecretsManagerStore, TokenManager,
 };
@@ -88,7 +88,7 @@ impl Global {
     }
 
     /// Where the keys are: the keyring secret (KMS-wrapped with --kms-key-id) or ZOHO_TOKEN_STORE_KEYS.
-    fn keys(&self) -> zoho_token_store::Result<KeysConfig> {
+    fn keys(&self) -> crate::Result<KeysConfig> {
         match &self.keyring_secret {
             Some(name) => Ok(self.keyring_secret(name)),
             None => Ok(KeysConfig::keyring(Keyring::from_env()?)),
@@ -108,14 +108,14 @@ impl Global {
             .secret_source(&self.sdk_config().await)
     }
 
-    pub async fn store(&self) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+    pub async fn store(&self) -> crate::Result<Arc<SecretsManagerStore>> {
         self.store_with(RecoveryWindow::default()).await
     }
 
     pub async fn store_with(
         &self,
         window: RecoveryWindow,
-    ) -> zoho_token_store::Result<Arc<SecretsManagerStore>> {
+    ) -> crate::Result<Arc<SecretsManagerStore>> {
         let keys = self.keys()?;
         let aws = self.sdk_config().await;
         let client = aws_sdk_secretsmanager::Client::new(&aws);
@@ -126,7 +126,7 @@ impl Global {
         Ok(Arc::new(store))
     }
 
-    pub async fn manager(&self, zoho: &Zoho) -> zoho_token_store::Result<TokenManager> {
+    pub async fn manager(&self, zoho: &Zoho) -> crate::Result<TokenManager> {
         let store = self.store().await?;
         let accounts = AccountsClient::for_server(zoho.accounts_url.as_deref(), &zoho.data_center)?;
         TokenManager::builder(store.clone(), accounts)

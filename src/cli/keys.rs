@@ -3,10 +3,10 @@
 //! keygen, keys, rotate, retag, retire, init-keyring, rebind-keyring.
 
 use serde_json::json;
-use zoho_token_store::{BulkOptions, Keyring};
+use crate::{BulkOptions, Keyring};
 
-use crate::config::Global;
-use crate::{Failure, Outcome, output, print_json, progress};
+use crate::cli::config::Global;
+use crate::cli::{Failure, Outcome, output, print_json, progress};
 
 /// `keygen`: a new keyring for `ZOHO_TOKEN_STORE_KEYS`.
 pub fn keygen(id: &str) -> Outcome {
@@ -108,7 +108,7 @@ pub async fn rebind_keyring(g: &Global) -> Outcome {
     Ok(())
 }
 
-fn report_bulk(g: &Global, verb: &str, r: zoho_token_store::BulkReport) {
+fn report_bulk(g: &Global, verb: &str, r: crate::BulkReport) {
     if g.json {
         print_json(&json!({
             "examined": r.examined, "changed": r.changed, "unchanged": r.unchanged,

@@ -1,4 +1,6 @@
-//! `zoho-token-store`: see and fix the Zoho OAuth tokens kept encrypted in AWS Secrets Manager.
+//! The operator tool `zoho-token-store` (feature `cli`): see and fix the Zoho OAuth tokens kept
+//! encrypted in AWS Secrets Manager. One implementation for the Rust binary and the Python package's
+//! `zoho-token-store` command (`python -m zoho_token_store`), which calls [`run`].
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
@@ -6,13 +8,13 @@
 /// -1`), it stops quietly, as Unix tools do, instead of panicking as `print!` does. Named apart from
 /// `print!` so a reader sees which one a line uses.
 macro_rules! out {
-    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
 }
 
 /// `out!` with a newline, as `println!`.
 macro_rules! outln {
-    () => { $crate::write_stdout(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+    () => { $crate::cli::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 mod config;
@@ -24,11 +26,10 @@ mod tokens;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use zoho_token_store::SecretsManagerStore;
+use crate::SecretsManagerStore;
 
 use config::{Global, Zoho};
 
@@ -250,8 +251,8 @@ enum Failure {
     Failed(String),
 }
 
-impl From<zoho_token_store::Error> for Failure {
-    fn from(e: zoho_token_store::Error) -> Self {
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
         // One line: every error of the crate says what failed, why and how to fix it, never a secret.
         // The causes behind it are the SDK's, which can hold whole requests.
         Failure::Failed(e.to_string())
@@ -260,23 +261,37 @@ impl From<zoho_token_store::Error> for Failure {
 
 type Outcome = Result<(), Failure>;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = run(cli).await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+/// Runs the tool with `args` (the program name first, as `std::env::args_os` gives them) and returns
+/// its exit code: 0 ok, 1 failure, 2 usage error, 3 not found. Output goes to this process's standard
+/// output and error; `--help`, `--version` and argument errors print and end the process, as command-line
+/// tools do.
+///
+/// # Panics
+/// If the I/O runtime cannot start (the operating system refused its threads).
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    #[allow(clippy::expect_used)] // nothing can be done without the runtime; say so
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the I/O runtime");
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => 0,
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}");
-            ExitCode::from(2)
+            2
         }
         Err(Failure::NotFound(m)) => {
             eprintln!("not found: {m}");
-            ExitCode::from(3)
+            3
         }
         Err(Failure::Failed(m)) => {
             eprintln!("error: {m}");
-            ExitCode::from(1)
+            1
         }
     }
 }
@@ -315,7 +330,7 @@ fn print_json(value: &serde_json::Value) {
     );
 }
 
-async fn run(cli: Cli) -> Outcome {
+async fn dispatch(cli: Cli) -> Outcome {
     let g = &cli.global;
     match cli.command {
         Command::List => tokens::list(g).await,
@@ -356,7 +371,7 @@ fn usable_id(store: &SecretsManagerStore, id: &str) -> Result<(), Failure> {
 
 /// Names every secret a whole-store command could not read (after doing the rest), and fails the
 /// command if there was any.
-fn unreadable_at_the_end(unreadable: &[zoho_token_store::Unreadable]) -> Outcome {
+fn unreadable_at_the_end(unreadable: &[crate::Unreadable]) -> Outcome {
     for entry in unreadable {
         eprintln!("unreadable: {}", entry.error);
     }

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use zoho_token_store::OAuthToken;
+use crate::OAuthToken;
 
 /// A secret as shown: the value with `--reveal`, otherwise a short masked suffix.
 pub fn secret(value: Option<&str>, reveal: bool) -> Value {

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use serde_json::json;
-use zoho_token_store::OAuthToken;
+use crate::OAuthToken;
 
-use crate::config::{Global, Zoho};
-use crate::tokens::print_token;
-use crate::{Failure, Outcome, Who, print_json};
+use crate::cli::config::{Global, Zoho};
+use crate::cli::tokens::print_token;
+use crate::cli::{Failure, Outcome, Who, print_json};
 
 /// `refresh`: one token, now.
 pub async fn refresh(g: &Global, who: Who, zoho: Zoho) -> Outcome {
@@ -18,7 +18,7 @@ pub async fn refresh(g: &Global, who: Who, zoho: Zoho) -> Outcome {
         (None, None) => return Err(Failure::Usage("give --id or --user".into())),
     };
     let token = manager.refresh_now(&query).await.map_err(|e| match e {
-        zoho_token_store::Error::InvalidToken { .. } => {
+        crate::Error::InvalidToken { .. } => {
             Failure::NotFound("no stored token matches".into())
         }
         other => other.into(),

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::json;
-use zoho_token_store::{OAuthToken, RecoveryWindow, TokenStore};
+use crate::{OAuthToken, RecoveryWindow, TokenStore};
 
-use crate::config::Global;
-use crate::{
+use crate::cli::config::Global;
+use crate::cli::{
     Failure, FindBy, Outcome, output, print_json, progress, quit_if_reader_gone,
     unreadable_at_the_end, usable_id,
 };

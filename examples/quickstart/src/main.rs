@@ -2,7 +2,7 @@
 //! token, list, delete. Every line printed is redacted.
 //!
 //! ```text
-//! ./localstack/up && cargo run --example quickstart
+//! ./localstack/up && cargo run -p quickstart
 //! ```
 //!
 //! Uses `AWS_ENDPOINT_URL` (default `http://127.0.0.1:$LOCALSTACK_PORT`, LocalStack on 4566 unless that

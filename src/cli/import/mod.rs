@@ -4,10 +4,10 @@
 //! for the same user, nor one newer than itself (expiring later, or changed since the file was written).
 
 use serde_json::json;
-use zoho_token_store::{OAuthToken, SecretsManagerStore, TokenStore};
+use crate::{OAuthToken, SecretsManagerStore, TokenStore};
 
-use crate::config::Global;
-use crate::{Failure, Outcome, print_json, progress};
+use crate::cli::config::Global;
+use crate::cli::{Failure, Outcome, print_json, progress};
 
 mod read;
 
@@ -67,11 +67,11 @@ enum RowEnd {
     /// Reported with this reason; the other rows go on.
     Failed(String),
     /// The service is unreachable or failing: every row after this one would fail the same way.
-    Stop(zoho_token_store::Error),
+    Stop(crate::Error),
 }
 
-impl From<zoho_token_store::Error> for RowEnd {
-    fn from(e: zoho_token_store::Error) -> Self {
+impl From<crate::Error> for RowEnd {
+    fn from(e: crate::Error) -> Self {
         if e.is_retryable() {
             Self::Stop(e)
         } else {
@@ -161,7 +161,7 @@ async fn newer_stored(
     stored: &OAuthToken,
     row: &OAuthToken,
     written_at: Option<std::time::SystemTime>,
-) -> Result<Option<&'static str>, zoho_token_store::Error> {
+) -> Result<Option<&'static str>, crate::Error> {
     if let (Some(theirs), Some(ours)) = (stored.expires_at_ms, row.expires_at_ms)
         && theirs > ours
     {
@@ -215,7 +215,7 @@ struct Tally {
     /// Rows older than the stored token, which stays: (row, why).
     kept: Vec<(usize, &'static str)>,
     /// The row at which the service failed, and how.
-    stopped: Option<(usize, zoho_token_store::Error)>,
+    stopped: Option<(usize, crate::Error)>,
 }
 
 impl Tally {
@@ -297,7 +297,7 @@ impl Tally {
 async fn same_identity(
     store: &SecretsManagerStore,
     token: &OAuthToken,
-) -> Result<Option<OAuthToken>, zoho_token_store::Error> {
+) -> Result<Option<OAuthToken>, crate::Error> {
     let query = match (&token.user_name, &token.client_id, &token.refresh_token) {
         (Some(user), _, _) => OAuthToken::default().with_user_name(user),
         (None, Some(client_id), Some(refresh)) => OAuthToken::default()

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use clap::ValueEnum;
-use zoho_token_store::OAuthToken;
+use crate::OAuthToken;
 
 /// What the file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
