@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region};
-use clap::Args;
 use crate::{
     AccountsClient, DEFAULT_PREFIX, Keyring, KeysConfig, RecoveryWindow, SecretKeySource,
     SecretsManagerStore, TokenManager,
 };
+use aws_config::{BehaviorVersion, Region};
+use clap::Args;
 
 /// Options every command shares.
 #[derive(Args, Debug)]

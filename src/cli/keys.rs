@@ -2,8 +2,8 @@
 //!
 //! keygen, keys, rotate, retag, retire, init-keyring, rebind-keyring.
 
-use serde_json::json;
 use crate::{BulkOptions, Keyring};
+use serde_json::json;
 
 use crate::cli::config::Global;
 use crate::cli::{Failure, Outcome, output, print_json, progress};

@@ -27,9 +27,9 @@ mod tokens;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+use crate::SecretsManagerStore;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use crate::SecretsManagerStore;
 
 use config::{Global, Zoho};
 

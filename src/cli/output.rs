@@ -2,8 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
 use crate::OAuthToken;
+use serde_json::{Value, json};
 
 /// A secret as shown: the value with `--reveal`, otherwise a short masked suffix.
 pub fn secret(value: Option<&str>, reveal: bool) -> Value {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use crate::OAuthToken;
+use serde_json::json;
 
 use crate::cli::config::{Global, Zoho};
 use crate::cli::tokens::print_token;
@@ -18,9 +18,7 @@ pub async fn refresh(g: &Global, who: Who, zoho: Zoho) -> Outcome {
         (None, None) => return Err(Failure::Usage("give --id or --user".into())),
     };
     let token = manager.refresh_now(&query).await.map_err(|e| match e {
-        crate::Error::InvalidToken { .. } => {
-            Failure::NotFound("no stored token matches".into())
-        }
+        crate::Error::InvalidToken { .. } => Failure::NotFound("no stored token matches".into()),
         other => other.into(),
     })?;
     print_token(g, &token, false);

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use serde_json::json;
 use crate::{OAuthToken, RecoveryWindow, TokenStore};
+use serde_json::json;
 
 use crate::cli::config::Global;
 use crate::cli::{

@@ -193,7 +193,9 @@ async fn a_write_retried_after_a_lost_response_is_applied_once() {
 }
 
 /// A store whose every call gets `answer` from a local server standing in for the endpoint.
-async fn store_answered(answer: wiremock::ResponseTemplate) -> (wiremock::MockServer, SecretsManagerStore) {
+async fn store_answered(
+    answer: wiremock::ResponseTemplate,
+) -> (wiremock::MockServer, SecretsManagerStore) {
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer};
     let server = MockServer::start().await;

@@ -3,8 +3,8 @@
 //! Nothing stored is lost to an import: a row never replaces a token of another app (another client id)
 //! for the same user, nor one newer than itself (expiring later, or changed since the file was written).
 
-use serde_json::json;
 use crate::{OAuthToken, SecretsManagerStore, TokenStore};
+use serde_json::json;
 
 use crate::cli::config::Global;
 use crate::cli::{Failure, Outcome, print_json, progress};

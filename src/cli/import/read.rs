@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use clap::ValueEnum;
 use crate::OAuthToken;
+use clap::ValueEnum;
 
 /// What the file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
