@@ -21,11 +21,12 @@ FILE_STORE = (
 
 def tool(*args: str, env: dict, module: bool = False) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "zoho_token_store"] if module else [str(Path(sys.executable).parent / "zoho-token-store")]
-    return subprocess.run([*command, *args], env=env, capture_output=True, text=True)
+    # (Run away from python/, whose source tree would shadow the installed package.)
+    return subprocess.run([*command, *args], env=env, capture_output=True, text=True, cwd=Path(env["HOME_FOR_TEST"]))
 
 
 def test_keygen_import_list_and_rotate_from_the_package(endpoint, prefix, tmp_path):
-    env = dict(os.environ, ZOHO_TOKEN_STORE_PREFIX=prefix)
+    env = dict(os.environ, ZOHO_TOKEN_STORE_PREFIX=prefix, HOME_FOR_TEST=str(tmp_path))
     env.pop("ZOHO_TOKEN_STORE_KEYS", None)
     env.pop("ZOHO_TOKEN_STORE_KEYRING_SECRET", None)
 

@@ -34,19 +34,21 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def logger_names(prefix: str, keys: str, **env: str) -> list:
+def logger_names(prefix: str, keys: str, cwd: str, **env: str) -> list:
+    # (Run away from python/, whose source tree would shadow the installed package.)
     done = subprocess.run([sys.executable, "-c", SCRIPT, prefix, keys], env=dict(os.environ, **env),
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
 
-def test_only_the_stores_own_events_reach_python_logging_unless_the_aws_sdks_are_asked_for(endpoint, prefix, keys):
-    names = logger_names(prefix, keys)
+def test_only_the_stores_own_events_reach_python_logging_unless_the_aws_sdks_are_asked_for(endpoint, prefix, keys,
+                                                                                          tmp_path):
+    names = logger_names(prefix, keys, str(tmp_path))
     assert any(n.startswith("zoho_token_store.") for n in names), names
     assert all(n.startswith("zoho_token_store.") or n in ("SDKLogger", "root") for n in names), names
 
-    asked = logger_names(prefix, keys, ZOHO_TOKEN_STORE_AWS_LOGS="1")
+    asked = logger_names(prefix, keys, str(tmp_path), ZOHO_TOKEN_STORE_AWS_LOGS="1")
     assert any(n.startswith("aws_") for n in asked), asked
 
 

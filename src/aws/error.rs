@@ -73,7 +73,8 @@ where
             let reason = match (e.err().code(), e.err().message()) {
                 // An answer with no AWS error in it: something else is listening there.
                 (None, None) => format!(
-                    "the endpoint answered HTTP {} with no AWS error in it, so it is not AWS Secrets                      Manager (or LocalStack): check AWS_ENDPOINT_URL or the store's endpoint_url",
+                    "the endpoint answered HTTP {} with no AWS error in it, so it is not AWS Secrets \
+                     Manager (or LocalStack): check AWS_ENDPOINT_URL or the store's endpoint_url",
                     status.as_u16()
                 ),
                 (code, message) => {
