@@ -251,7 +251,10 @@ async fn every_aws_failure_is_one_line_that_names_the_fix() {
     let message = store.find_token_by_id("t1").await.unwrap_err().to_string();
     assert!(message.contains("HTTP 404"), "{message}");
     assert!(message.contains("AWS_ENDPOINT_URL"), "{message}");
-    assert!(!message.contains('\n') && !message.contains("  "), "{message}");
+    assert!(
+        !message.contains('\n') && !message.contains("  "),
+        "{message}"
+    );
 
     for (code, fix) in [
         ("AccessDeniedException", "minimal IAM policy"),
@@ -266,7 +269,10 @@ async fn every_aws_failure_is_one_line_that_names_the_fix() {
         .await;
         let message = store.find_token_by_id("t1").await.unwrap_err().to_string();
         assert!(message.contains(code) && message.contains(fix), "{message}");
-        assert!(!message.contains('\n') && !message.contains("  "), "{message}");
+        assert!(
+            !message.contains('\n') && !message.contains("  "),
+            "{message}"
+        );
     }
 }
 
