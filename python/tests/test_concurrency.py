@@ -116,6 +116,54 @@ def test_a_fork_while_a_call_is_in_flight_leaves_the_child_its_own_working_store
     assert "(released)" in outcome["parent"], outcome
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_a_fork_while_another_thread_builds_its_store_leaves_the_child_no_lock_to_wait_on(
+        throttling_aws, keys, prefix, endpoint, monkeypatch, tmp_path):
+    """A worker (forked from the process that made the store) builds its own store on first use, in a
+    thread, and forks again while that build waits on the network. The grandchild must build its own, not
+    wait on a lock held by a thread it does not have (what a lock taken across the build would do)."""
+    from zoho_token_store import SecretsManagerTokenStore
+
+    url = throttling_aws()
+    # No region configured: building a store asks IMDS (this mock, which can hold its answers).
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    store = SecretsManagerTokenStore(prefix=prefix, keys=keys, endpoint_url=endpoint)
+    worker = os.fork()
+    if worker == 0:
+        code = 1
+        try:
+            signal.alarm(90)
+            urllib.request.urlopen(url + "/hold").read()
+            first_use = threading.Thread(target=lambda: _ignore_errors(store.find_token_by_id, "w1"))
+            first_use.start()
+            while not json.load(urllib.request.urlopen(url + "/arrived"))["arrived"]:
+                time.sleep(0.005)  # the build is now waiting on IMDS, in the worker's thread
+            grandchild = os.fork()
+            if grandchild == 0:
+                signal.alarm(30)  # stuck on the worker's lock: killed, and the test fails
+                _ignore_errors(store.find_token_by_id, "g1")
+                os._exit(0)
+            urllib.request.urlopen(url + "/release").read()
+            first_use.join()
+            _, status = os.waitpid(grandchild, 0)
+            code = 0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(worker, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"worker status {status}"
+
+
+def _ignore_errors(call, *args) -> None:
+    """Calls, and ignores what the store raises (here: no region, or the mock's throttling)."""
+    try:
+        call(*args)
+    except SDKException:
+        pass
+
+
 def test_every_call_releases_the_gil(make_store, throttling_aws):
     # The endpoint holds its answer until this test's main thread releases it, which it can only do
     # while the calling thread waits without the GIL. Held, the answer says so after 30 s.
