@@ -97,6 +97,7 @@ def test_with_refresh_ahead_processes_started_together_with_one_grant_exchange_i
 
 
 def test_without_it_every_process_started_with_the_grant_exchanges_it(zoho, make_store, prefix, keys, tmp_path):
+    zoho.hold_exchanges_until = PROCESSES  # no process gets its answer (nor saves) before all have asked
     run_fleet(zoho, prefix, keys, None, tmp_path, credential='grant_token="1000.grant-alone"', must_succeed=False)
     assert zoho.exchanges == ["1000.grant-alone"] * PROCESSES, "Zoho accepts one; the others got invalid_code"
 

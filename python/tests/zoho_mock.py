@@ -21,6 +21,8 @@ class ZohoMock:
         # When set, refresh answers wait until this many refresh requests have arrived (30 s at most,
         # then the answer says so): every caller has then found the old token before any gets a new one.
         self.hold_refreshes_until = 0
+        # The same for grant exchanges.
+        self.hold_exchanges_until = 0
         # Seconds an access token lives (Zoho: 3600; a soak scales the hour down).
         self.lifetime = 3600
         # When set, the next refresh request is held (its sender can be killed mid-refresh, holding the
@@ -83,6 +85,9 @@ class ZohoMock:
             if form.get("grant_type") == "authorization_code":
                 code = form.get("code", "")
                 self.exchanges.append(code)
+                self.lock.notify_all()
+                if not self.lock.wait_for(lambda: len(self.exchanges) >= self.hold_exchanges_until, 30):
+                    return {"error": "held for 30 s: fewer exchanges came than the test expected"}
                 if self.spent_codes.get(code):  # a grant token is single-use
                     return {"error": "invalid_code"}
                 self.spent_codes[code] = True
