@@ -65,8 +65,7 @@ struct Inner {
     margin: Duration,
     lease_ttl: Duration,
     wait_timeout: Duration,
-    discover_user: bool,
-    sdk_user_names: bool,
+    user_naming: UserNaming,
     concurrency: NonZeroUsize,
     inflight: SyncMutex<HashMap<String, WeakFlight>>,
     refreshed_at: SyncMutex<HashMap<String, Instant>>,
@@ -88,8 +87,7 @@ impl std::fmt::Debug for Inner {
             .field("margin", &self.margin)
             .field("lease_ttl", &self.lease_ttl)
             .field("wait_timeout", &self.wait_timeout)
-            .field("discover_user", &self.discover_user)
-            .field("sdk_user_names", &self.sdk_user_names)
+            .field("user_naming", &self.user_naming)
             .field("concurrency", &self.concurrency)
             .field("in_flight", &in_flight)
             .finish()
@@ -106,9 +104,19 @@ pub struct TokenManagerBuilder {
     margin: Duration,
     lease_ttl: Duration,
     wait_timeout: Duration,
-    discover_user: bool,
-    sdk_user_names: bool,
+    user_naming: UserNaming,
     concurrency: NonZeroUsize,
+}
+
+/// How a new token saved without a user name gets one.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum UserNaming {
+    /// It stays without one.
+    Off,
+    /// The CRM's current user's email.
+    Email,
+    /// As the Zoho SDK 8 names users in its signatures: `<email>:<org zgid>`.
+    Sdk,
 }
 
 impl TokenManagerBuilder {
@@ -143,7 +151,7 @@ impl TokenManagerBuilder {
     /// Do not look up the user's name (`GET /crm/v8/users?type=CurrentUser`) for new tokens saved
     /// without one. By default the manager does, as the Zoho SDK does, so the token is findable by user.
     pub fn without_user_discovery(mut self) -> Self {
-        self.discover_user = false;
+        self.user_naming = UserNaming::Off;
         self
     }
 
@@ -151,7 +159,7 @@ impl TokenManagerBuilder {
     /// ([`AccountsClient::sdk_user_name`]: one more CRM call per discovery), so a token this manager
     /// saves for an SDK app is found by the names that app uses.
     pub fn sdk_user_names(mut self) -> Self {
-        self.sdk_user_names = true;
+        self.user_naming = UserNaming::Sdk;
         self
     }
 
@@ -196,8 +204,7 @@ impl TokenManagerBuilder {
                 margin: self.margin,
                 lease_ttl: self.lease_ttl,
                 wait_timeout: self.wait_timeout,
-                discover_user: self.discover_user,
-                sdk_user_names: self.sdk_user_names,
+                user_naming: self.user_naming,
                 concurrency: self.concurrency,
                 inflight: SyncMutex::default(),
                 refreshed_at: SyncMutex::default(),
@@ -228,8 +235,7 @@ impl TokenManager {
             margin: DEFAULT_REFRESH_MARGIN,
             lease_ttl: Duration::from_secs(30),
             wait_timeout: Duration::from_secs(40),
-            discover_user: true,
-            sdk_user_names: false,
+            user_naming: UserNaming::Email,
             concurrency: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
         }
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use super::{Inner, MAX_REFRESH_MARGIN};
+use super::{Inner, MAX_REFRESH_MARGIN, UserNaming};
 use crate::error::{Error, Result};
 use crate::lease::{Lease, RefreshCoordinator};
 use crate::token::{OAuthToken, now_ms};
@@ -268,17 +268,17 @@ impl Inner {
             source: Box::new(e),
         };
         if fresh.user_name.is_none()
-            && self.discover_user
             && let (Some(domain), Some(access)) = (&fresh.api_domain, &fresh.access_token)
         {
-            let named = if self.sdk_user_names {
-                self.accounts.sdk_user_name(domain, access).await
-            } else {
-                self.accounts.current_user(domain, access).await
+            let named = match self.user_naming {
+                UserNaming::Off => None,
+                UserNaming::Email => Some(self.accounts.current_user(domain, access).await),
+                UserNaming::Sdk => Some(self.accounts.sdk_user_name(domain, access).await),
             };
             match named {
-                Ok(user) => fresh.user_name = Some(user),
-                Err(e) => return Err(unsaved(&fresh, e)),
+                Some(Ok(user)) => fresh.user_name = Some(user),
+                Some(Err(e)) => return Err(unsaved(&fresh, e)),
+                None => {}
             }
         }
         let mut saved = fresh.clone();
