@@ -58,8 +58,9 @@ impl Cache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached token under `name`, if fresh. (Tags are not cached: a write asks for them, since
-    /// another process may have changed them.)
+    /// The cached token under `name`, if fresh. Tags are not cached: a write asks the service for them
+    /// (`DescribeSecret`), since another process may have retagged the secret, and a write that diffed
+    /// its tags against a stale copy would leave the index pointing at values the secret no longer holds.
     pub(crate) fn get(&self, name: &str) -> Option<OAuthToken> {
         let mut inner = self.lock();
         match inner.by_name.get(name) {

@@ -295,12 +295,12 @@ impl TokenStore for SecretsManagerStore {
         let (name, state) = match (&token.id, &token.user_name) {
             (Some(given), _) => {
                 let name = self.secret_name(given)?;
-                let state = self.state(&name).await?;
+                let state = self.describe(&name).await?;
                 (name, state)
             }
             (None, Some(user)) => {
                 let derived = self.name_of(&index::user_id(&ring, user));
-                match self.state(&derived).await? {
+                match self.describe(&derived).await? {
                     State::Live(tags) => (derived, State::Live(tags)),
                     not_live => match self
                         .find(&mut ring, &Lookup::User(user), Some(&derived))
@@ -309,7 +309,7 @@ impl TokenStore for SecretsManagerStore {
                         // The user's token lives under another id: update that one.
                         Some(found) => {
                             let name = self.name_of(found.id.as_deref().unwrap_or_default());
-                            let state = self.state(&name).await?;
+                            let state = self.describe(&name).await?;
                             (name, state)
                         }
                         None => (derived, not_live),
@@ -324,7 +324,7 @@ impl TokenStore for SecretsManagerStore {
                 match found.and_then(|f| f.id) {
                     Some(existing) => {
                         let name = self.name_of(&existing);
-                        let state = self.state(&name).await?;
+                        let state = self.describe(&name).await?;
                         (name, state)
                     }
                     None => (self.name_of(&id::random()), State::Absent),

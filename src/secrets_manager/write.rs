@@ -25,13 +25,6 @@ pub(super) enum CreateOutcome {
 }
 
 impl SecretsManagerStore {
-    /// What to write to, as the service says now. Never from the read cache: another process may have
-    /// retagged the secret since it was cached, and a write that diffed its tags against a stale copy
-    /// would leave the index pointing at values the secret no longer holds.
-    pub(super) async fn state(&self, name: &str) -> Result<State> {
-        self.describe(name).await
-    }
-
     /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
     /// its recovery window and update it. The value is written before the tags, so a failure between the
     /// two leaves the right token readable by id and user (and the next save repairs the tags).
@@ -101,7 +94,7 @@ impl SecretsManagerStore {
         name: &str,
         token: &OAuthToken,
     ) -> Result<()> {
-        let State::Live(tags) = self.state(name).await? else {
+        let State::Live(tags) = self.describe(name).await? else {
             return Err(self.deleted(name));
         };
         self.check_claimed(name, &tags)?;
