@@ -321,32 +321,27 @@ impl Store {
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let query = token_from(token)?;
         let found = self.run_fresh(py, |store, refresher| async move {
-            let Some(found) = store.find_token(&query).await? else {
-                return Ok(match (refresher, accounts_url) {
-                    // A grant nothing is stored for yet: exchanged once for the fleet (see refresh.rs),
-                    // so the SDK finds a token and does not exchange it again in every process.
-                    (Some(refresher), Some(url)) if signs_in(&query) => {
-                        refresher.sign_in(&query, &url).await.map(|token| {
-                            let mut answer = query.clone();
-                            answer.fill_from(&token);
-                            answer
-                        })
-                    }
-                    _ => None,
-                });
+            let found = store.find_token(&query).await?;
+            let (Some(refresher), Some(url)) = (refresher, accounts_url) else {
+                return Ok(found);
             };
-            Ok(match (refresher, accounts_url) {
+            // The caller's own values win the answer, as find_token promises.
+            let answer = |token: OAuthToken| {
+                let mut answer = query.clone();
+                answer.fill_from(&token);
+                answer
+            };
+            Ok(match found {
                 // Only a token whose access token comes from the store can be helped by refreshing:
                 // the caller's own access token wins the answer anyway.
-                (Some(refresher), Some(url)) if query.access_token.is_none() => {
-                    refresher.freshen(found, &url).await.map(|fresh| {
-                        // The caller's own values still win, as find_token promises.
-                        let mut answer = query.clone();
-                        answer.fill_from(&fresh);
-                        answer
-                    })
+                Some(found) if query.access_token.is_none() => {
+                    refresher.freshen(found, &url).await.map(answer)
                 }
-                _ => Some(found),
+                Some(found) => Some(found),
+                // A grant nothing is stored for yet: exchanged once for the fleet (see refresh.rs), so
+                // the SDK finds a token and does not exchange it again in every process.
+                None if signs_in(&query) => refresher.sign_in(&query, &url).await.map(answer),
+                None => None,
             })
         })?;
         found.map(|t| to_py(py, &t)).transpose()
