@@ -3,25 +3,31 @@ shifted per process with Debian's `faketime`."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Iterator
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_strict_aws(upstream: str, *options: str) -> "tuple[subprocess.Popen, str]":
-    """Starts the strict model in front of `upstream` with `options`; returns the process and its URL."""
+@contextlib.contextmanager
+def strict_aws(upstream: str, *options: str) -> Iterator[str]:
+    """The strict model in front of `upstream` with `options`, for the `with` block; yields its URL."""
     proxy = subprocess.Popen([str(ROOT / "localstack" / "strict-aws"), "--upstream", upstream, "--port", "0",
                               *options], stdout=subprocess.PIPE, text=True)
-    line = proxy.stdout.readline().strip()
-    assert line.startswith("strict-aws: listening on "), f"strict-aws did not start: {line!r}"
-    return proxy, line.removeprefix("strict-aws: listening on ")
+    try:
+        line = proxy.stdout.readline().strip()
+        assert line.startswith("strict-aws: listening on "), f"strict-aws did not start: {line!r}"
+        yield line.removeprefix("strict-aws: listening on ")
+    finally:
+        proxy.kill()
+        proxy.wait()
 
 
 def strict_stats(url: str) -> dict:

@@ -16,7 +16,7 @@ import time
 from typing import Iterator
 
 import pytest
-from fleet_tools import shifted, start_strict_aws, strict_stats
+from fleet_tools import shifted, strict_aws, strict_stats
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
@@ -30,11 +30,9 @@ CLI_OFFSETS = [2, -2]
 @pytest.fixture
 def strict(endpoint: str) -> Iterator[str]:
     """The strict model in front of LocalStack, as a fleet on AWS meets it (the lag scaled to seconds)."""
-    proxy, url = start_strict_aws(endpoint, "--seed", "7", "--lag", "3", "--tag-lag", "3", "--uneven-pages",
-                                  "--version-quota", "100", "--version-window", "86400")
-    yield url
-    proxy.kill()
-    proxy.wait()
+    with strict_aws(endpoint, "--seed", "7", "--lag", "3", "--tag-lag", "3", "--uneven-pages",
+                    "--version-quota", "100", "--version-window", "86400") as url:
+        yield url
 
 
 def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_strict_model(

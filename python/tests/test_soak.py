@@ -29,7 +29,7 @@ import time
 from typing import Dict, Iterator, List
 
 import pytest
-from fleet_tools import shifted, start_strict_aws, strict_stats
+from fleet_tools import shifted, strict_aws, strict_stats
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
@@ -117,11 +117,9 @@ class Worker:
 
 @pytest.fixture
 def strict(endpoint: str) -> Iterator[str]:
-    proxy, url = start_strict_aws(endpoint, "--seed", "24", "--lag", "2", "--tag-lag", "2", "--uneven-pages",
-                                  "--version-quota", "100", "--version-window", "86400")
-    yield url
-    proxy.kill()
-    proxy.wait()
+    with strict_aws(endpoint, "--seed", "24", "--lag", "2", "--tag-lag", "2", "--uneven-pages",
+                    "--version-quota", "100", "--version-window", "86400") as url:
+        yield url
 
 
 def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict, tmp_path):
