@@ -703,3 +703,23 @@ async fn debug_of_a_busy_store_and_manager_shows_no_user_names_or_digests() {
         assert!(!shown.contains(secret), "`{secret}` in Debug:\n{shown}");
     }
 }
+
+#[test]
+fn a_wait_timeout_that_ends_before_a_crashed_holders_lease_can_be_taken_over_is_refused() {
+    let manager = |ttl: u64, wait: u64| {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+        zoho_token_store::TokenManager::builder(
+            store,
+            zoho_token_store::AccountsClient::with_base_url("http://127.0.0.1:9"),
+        )
+        .lease_ttl(Duration::from_secs(ttl))
+        .wait_timeout(Duration::from_secs(wait))
+        .build()
+    };
+    // 10 s of lease and 5 s of clock skew: a waiter giving up at 12 s would leave the crashed holder's
+    // token to every process's own refresh.
+    let refused = manager(10, 12).unwrap_err();
+    assert!(refused.to_string().contains("crashed holder"), "{refused}");
+    manager(10, 20).unwrap();
+    manager(30, 40).unwrap(); // the defaults' proportions
+}
