@@ -25,7 +25,9 @@ changes the answers the way AWS would (each behaviour switchable, every draw fro
   probability P.
 
 ``GET /_strict/stats`` returns what it did (lagged answers, pages, refusals), the versions each
-secret holds within the window, and every version ever written per secret name. Other services (KMS, STS) pass through untouched.
+secret holds within the window, every version ever written per secret name, and the requests it
+received per operation (``calls``). ``POST /_strict/advance`` with ``{"seconds": S}`` moves the
+model's time on by S (listings then show what they would S seconds later). Other services (KMS, STS) pass through untouched.
 
 Usage: ``strict-aws --upstream http://127.0.0.1:4566 --port 0 --lag 300 --seed 1``; the first line on
 standard output is ``strict-aws: listening on http://127.0.0.1:PORT``.
@@ -110,7 +112,10 @@ class Model:
 
     def __init__(self, options: Options, clock: Callable[[], float] = time.monotonic):
         self.options = options
-        self.clock = clock
+        self.base_clock = clock
+        # Seconds `POST /_strict/advance` moved the model's time on: a client can see what AWS answers
+        # once the listings caught up without waiting for them.
+        self.advanced = 0.0
         self.rng = random.Random(options.seed)
         self.lock = threading.Lock()
         self.secrets: dict[str, Secret] = {}
@@ -123,6 +128,9 @@ class Model:
         self.next_page = 0
         # Every version ever written, per secret name (deletions do not take them back).
         self.versions_written: dict[str, int] = {}
+        # Every request, per operation (`secretsmanager.GetSecretValue`, `TrentService.Decrypt`, ...):
+        # what a client cost, e.g. the calls a Lambda cold start makes before its first token.
+        self.calls: dict[str, int] = {}
         self.stats: dict[str, int] = {
             "lagged_answers": 0,
             "pages": 0,
@@ -320,6 +328,17 @@ class Model:
             if hit:
                 self.stats["throttled"] += 1
             return hit
+
+    def clock(self) -> float:
+        return self.base_clock() + self.advanced
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.advanced += seconds
+
+    def called(self, target: str) -> None:
+        with self.lock:
+            self.calls[target] = self.calls.get(target, 0) + 1
 
     def count(self, stat: str) -> None:
         with self.lock:
@@ -622,13 +641,19 @@ class Handler(BaseHTTPRequestHandler):
             stats["versions"] = m.versions_report()
             with m.lock:
                 stats["versions_written"] = dict(m.versions_written)
+                stats["calls"] = dict(m.calls)
             self.send(200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
             return
         self.passthrough(b"")
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/_strict/advance"):
+            self.proxy.model.advance(float(json.loads(body)["seconds"]))
+            self.send(200, b"{}", {"Content-Type": "application/json"})
+            return
         target = self.headers.get("X-Amz-Target", "")
+        self.proxy.model.called(target or "other")
         if not target.startswith("secretsmanager."):
             self.passthrough(body)
             return

@@ -49,6 +49,14 @@ class Lag(unittest.TestCase):
         clock.now += 10.0
         self.assertEqual(names(m.lagged_matches(NAME, False)), ["p/a"])
 
+    def test_advancing_the_models_time_lets_the_listing_catch_up(self) -> None:
+        m, _ = model(lag=10.0, lag_floor=10.0)
+        m.created("p/a", "arn:p/a", {})
+        m.advance(9.0)
+        self.assertEqual(names(m.lagged_matches(NAME, False)), [])
+        m.advance(1.0)
+        self.assertEqual(names(m.lagged_matches(NAME, False)), ["p/a"])
+
     def test_reads_are_not_monotonic(self) -> None:
         # Lags drawn per request: after the secret is 5 s old, some reads see it and later ones do not.
         m, clock = model(lag=10.0, seed=7)
