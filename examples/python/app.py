@@ -1,0 +1,80 @@
+"""The whole flow of a Python app that uses zoho-token-store with the Zoho CRM SDK, against LocalStack
+and a mock Zoho (mock_zoho.py), so you can see it before you touch Zoho. Run it with `examples/python/run`.
+
+1. make a keyring with the package's command (`zoho-token-store keygen`);
+2. sign in: the SDK exchanges a grant token, asks Zoho who the user is, and the store saves the token
+   encrypted in Secrets Manager;
+3. one CRM call with the stored token;
+4. a second instance (a new store and SDK initialization, as another process would make) with the same grant finds the saved token instead
+   of exchanging the grant again (Zoho accepts a grant once);
+5. what is in Secrets Manager: secret names, and no token in them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import boto3
+from mock_zoho import MockZoho
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
+
+from zoho_token_store import SecretsManagerTokenStore
+
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")  # LocalStack takes any credentials
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+PREFIX = f"example/{os.getpid()}/"  # a run of its own: nothing from an earlier run is found
+
+
+def sign_in(zoho: MockZoho, resource_path: str) -> SecretsManagerTokenStore:
+    """What an app does at start: a store, and the SDK initialized with it."""
+    store = SecretsManagerTokenStore(prefix=PREFIX, endpoint_url=ENDPOINT, cache_ttl_seconds=30,
+                                     refresh_ahead_seconds=60)
+    token = OAuthToken(client_id="1000.EXAMPLE", client_secret="example-secret",
+                       grant_token="1000.grant-from-the-api-console", redirect_url="https://app.example.com/callback")
+    Initializer.initialize(environment=DataCenter.Environment(zoho.url, zoho.accounts_url, zoho.url), token=token,
+                           store=store, resource_path=resource_path)
+    return store
+
+
+def main() -> None:
+    print("1. keyring: zoho-token-store keygen (keep it in your secret manager; here, an environment variable)")
+    os.environ["ZOHO_TOKEN_STORE_KEYS"] = subprocess.run(
+        [sys.executable, "-m", "zoho_token_store", "keygen"], capture_output=True, text=True, check=True).stdout.strip()
+
+    zoho = MockZoho()
+    resource_path = tempfile.mkdtemp(prefix="zoho-sdk-")  # the SDK writes field metadata here
+    store = sign_in(zoho, resource_path)
+    [token] = store.get_tokens()
+    print(f"2. signed in as {token.get_user_signature().get_name()} (the SDK's user name: email:zgid); "
+          f"token id {token.get_id()}, grant exchanges at Zoho: {zoho.stats['exchanges']}")
+
+    org = OrgOperations().get_organization().get_object().get_org()[0]
+    print(f"3. CRM call with the stored token: organization {org.get_company_name()!r}")
+
+    second = sign_in(zoho, resource_path)
+    org = OrgOperations().get_organization().get_object().get_org()[0]
+    print(f"4. a second instance (a new store and Initializer, as in another process) found the token: grant exchanges still {zoho.stats['exchanges']}, "
+          f"refused grants {zoho.stats['refused']}; its CRM call: {org.get_company_name()!r}; "
+          f"its AWS calls: {second.calls()}")
+
+    secrets = boto3.client("secretsmanager", endpoint_url=ENDPOINT).list_secrets(
+        Filters=[{"Key": "name", "Values": [PREFIX]}])["SecretList"]
+    print(f"5. in Secrets Manager under {PREFIX!r}: {sorted(s['Name'] for s in secrets)}")
+    assert all(token.get_refresh_token() not in s["Name"] for s in secrets), "names hold no token"
+    store.delete_tokens()
+    print("   deleted again (delete_tokens); the example is done")
+    if zoho.stats["exchanges"] != 1 or zoho.stats["refused"]:
+        sys.exit("the grant should have been exchanged exactly once")
+
+
+if __name__ == "__main__":
+    main()
