@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use lambda_runtime::{Error as LambdaError, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, Error as LambdaError, LambdaEvent, service_fn};
 use zoho_token_store::{
     AccountsClient, DEFAULT_PREFIX, KeysConfig, RotationEvent, RotationHandler, SecretsManagerStore,
 };
@@ -29,10 +29,15 @@ async fn main() -> Result<(), LambdaError> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RotationEvent>| {
         let handler = Arc::clone(&handler);
         async move {
+            // Secrets Manager and CloudWatch show the error's kind and its one-line message (which
+            // names the fix), not the Rust type it travelled in.
             handler
                 .handle(&event.payload)
                 .await
-                .map_err(LambdaError::from)
+                .map_err(|e| Diagnostic {
+                    error_type: e.kind().to_owned(),
+                    error_message: e.to_string(),
+                })
         }
     }))
     .await
