@@ -1,7 +1,8 @@
 """The whole flow of a Python app that uses zoho-token-store with the Zoho CRM SDK, against LocalStack
 and a mock Zoho (mock_zoho.py), so you can see it before you touch Zoho. Run it with `examples/python/run`.
 
-1. make a keyring with the package's command (`zoho-token-store keygen`);
+1. make a keyring with the package's command (`zoho-token-store keygen`), unless ZOHO_TOKEN_STORE_KEYS
+   holds one;
 2. sign in: the SDK exchanges a grant token, asks Zoho who the user is, and the store saves the token
    encrypted in Secrets Manager;
 3. one CRM call with the stored token;
@@ -46,9 +47,13 @@ def sign_in(zoho: MockZoho, resource_path: str) -> SecretsManagerTokenStore:
 
 
 def main() -> None:
-    print("1. keyring: zoho-token-store keygen (keep it in your secret manager; here, an environment variable)")
-    os.environ["ZOHO_TOKEN_STORE_KEYS"] = subprocess.run(
-        [sys.executable, "-m", "zoho_token_store", "keygen"], capture_output=True, text=True, check=True).stdout.strip()
+    if "ZOHO_TOKEN_STORE_KEYS" in os.environ:
+        print("1. keyring: ZOHO_TOKEN_STORE_KEYS, as given")
+    else:
+        print("1. keyring: zoho-token-store keygen (keep it in your secret manager; here, an environment variable)")
+        os.environ["ZOHO_TOKEN_STORE_KEYS"] = subprocess.run(
+            [sys.executable, "-m", "zoho_token_store", "keygen"], capture_output=True, text=True,
+            check=True).stdout.strip()
 
     zoho = MockZoho()
     resource_path = tempfile.mkdtemp(prefix="zoho-sdk-")  # the SDK writes field metadata here
