@@ -104,8 +104,6 @@ where
     }
 }
 
-/// What is wrong with the configuration when a request could not be sent. The SDK's own messages name
-/// the problem but can carry the whole request (body included), so they are matched, never shown.
 /// What to do about an AWS error code a caller can fix, in words; none for the store's own cases (they
 /// are handled where they arise) and the codes that explain themselves.
 fn fix_for(code: &str) -> Option<&'static str> {
@@ -136,6 +134,8 @@ fn fix_for(code: &str) -> Option<&'static str> {
     })
 }
 
+/// What is wrong with the configuration when a request could not be sent. The SDK's own messages name
+/// the problem but can carry the whole request (body included), so they are matched, never shown.
 fn configuration(err: &dyn StdError) -> String {
     let mut chain = String::new();
     let mut next: Option<&dyn StdError> = Some(err);
