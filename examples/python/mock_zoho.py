@@ -18,6 +18,9 @@ from urllib.parse import parse_qs, urlparse
 class MockZoho:
     def __init__(self, port: int = 0, email: str = "ada@example.com", zgid: str = "7001") -> None:
         self.stats = {"exchanges": 0, "refreshes": 0, "crm_calls": 0, "refused": 0}
+        # Requests arrive on threads of their own: one at a time through the counts and spent codes, so
+        # two processes racing with one grant see Zoho's answer (one exchange, one refusal).
+        lock = threading.Lock()
         issued: set[str] = set()
         spent: set[str] = set()
         mock = self
@@ -36,6 +39,10 @@ class MockZoho:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+                with lock:
+                    self.token(form)
+
+            def token(self, form: dict[str, str]) -> None:
                 access = "1000." + secrets.token_hex(16)
                 issued.add(access)
                 if form.get("grant_type") == "authorization_code":
@@ -54,9 +61,10 @@ class MockZoho:
                 path = urlparse(self.path).path
                 if path == "/_mock/stats":
                     return self.reply(200, mock.stats)
-                if self.headers.get("Authorization", "").removeprefix("Zoho-oauthtoken ") not in issued:
-                    return self.reply(401, {"code": "INVALID_TOKEN", "status": "error", "message": "invalid oauth token"})
-                mock.stats["crm_calls"] += 1
+                with lock:
+                    if self.headers.get("Authorization", "").removeprefix("Zoho-oauthtoken ") not in issued:
+                        return self.reply(401, {"code": "INVALID_TOKEN", "status": "error", "message": "invalid oauth token"})
+                    mock.stats["crm_calls"] += 1
                 if path == "/crm/v8/users":
                     return self.reply(200, {"users": [{"id": "1", "email": email, "full_name": "Ada Lovelace"}]})
                 if path == "/crm/v8/org":
