@@ -1,0 +1,107 @@
+"""The HTTP side: Zoho's endpoints and the mock's control endpoints, over `http.server`.
+
+Zoho's (paths as Zoho serves them; the accounts server and the CRM share one address here):
+    POST /oauth/v2/token          grant exchange and refresh (form body or query string, as Zoho takes both)
+    POST /oauth/v2/token/revoke   `token=<refresh token>` (query string, as Zoho documents, or form body)
+    GET  /crm/v8/users?type=CurrentUser, GET /crm/v8/org
+
+The mock's (JSON in, JSON out; mock.py documents each):
+    POST /_zoho/grant           {"code"?, "client_id"?, "client_secret"?, "email"?} -> {"code", "valid_for"}
+    POST /_zoho/refresh_token   {"refresh_token"?, "client_id"?, "client_secret"?, "email"?} -> {"refresh_token"}
+    POST /_zoho/advance         {"seconds": S}: Zoho's clock moves on S Zoho (unscaled) seconds
+    POST /_zoho/hooks           any of hooks.SETTINGS -> the hooks now
+    POST /_zoho/release         the hung refresh answers
+    GET  /_zoho/stats           counts (accounts.py `report`) and the hooks
+    GET  /_zoho/journal         every grant code, refresh token and CRM call asked, in order
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, Tuple
+from urllib.parse import parse_qs, urlparse
+
+
+def form_of(text: str) -> Dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
+
+
+class ZohoServer(ThreadingHTTPServer):
+    """Serves `zoho` (a mock.StrictZoho) on 127.0.0.1."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, zoho: Any) -> None:
+        self.zoho = zoho
+        super().__init__(("127.0.0.1", port), Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A caller killed mid-request (a test's crashed lease holder) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ZohoServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self) -> str:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        url = urlparse(self.path)
+        body = self.body()
+        zoho = self.server.zoho
+        if url.path == "/oauth/v2/token":
+            return self.reply(200, zoho.token_request({**form_of(url.query), **form_of(body)}))
+        if url.path == "/oauth/v2/token/revoke":
+            form = {**form_of(url.query), **form_of(body)}
+            return self.reply(*zoho.accounts.revoke(form.get("token", "")))
+        if url.path.startswith("/_zoho/"):
+            try:
+                return self.reply(*self.control(url.path, json.loads(body) if body.strip() else {}))
+            except (ValueError, TypeError, KeyError) as e:
+                return self.reply(400, {"error": f"{type(e).__name__}: {e}"})
+        self.reply(404, {"error": "not a path of the mock"})
+
+    def control(self, path: str, request: Dict[str, Any]) -> Tuple[int, object]:
+        zoho = self.server.zoho
+        if path == "/_zoho/grant":
+            code = zoho.grant(request.get("code"), client_id=request.get("client_id"),
+                              client_secret=request.get("client_secret"), email=request.get("email"))
+            return 200, {"code": code, "valid_for": zoho.clock.real(zoho.grant_validity)}
+        if path == "/_zoho/refresh_token":
+            token = zoho.issue_refresh_token(request.get("refresh_token"), client_id=request.get("client_id"),
+                                             client_secret=request.get("client_secret"), email=request.get("email"))
+            return 200, {"refresh_token": token}
+        if path == "/_zoho/advance":
+            return 200, {"now": zoho.advance(float(request["seconds"]))}
+        if path == "/_zoho/hooks":
+            return 200, zoho.hooks.configure(request)
+        if path == "/_zoho/release":
+            zoho.release_hung()
+            return 200, zoho.hooks.report()
+        return 404, {"error": "no such control endpoint"}
+
+    def do_GET(self) -> None:  # noqa: N802
+        url = urlparse(self.path)
+        zoho = self.server.zoho
+        if url.path == "/_zoho/stats":
+            return self.reply(200, zoho.stats())
+        if url.path == "/_zoho/journal":
+            return self.reply(200, zoho.journal.report())
+        authorization = self.headers.get("Authorization", "")
+        zoho.journal.crm_call(url.path, authorization)
+        self.reply(*zoho.crm.answer(url.path, form_of(url.query), authorization))
