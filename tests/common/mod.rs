@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod contract;
 pub mod strict;
+pub mod strict_zoho;
 pub mod zoho;
 
 use std::process::Command;
