@@ -8,13 +8,15 @@ from .model import Model
 
 
 def stats(m: Model) -> dict[str, Any]:
-    """Counters, the versions each secret holds, every version written per name, calls per operation."""
+    """Counters, the versions each secret holds, every version written per name, calls per operation,
+    and the requests refused past each API family's rate."""
     with m.lock:
         out: dict[str, Any] = dict(m.stats)
     out["versions"] = m.versions_report()
     with m.lock:
         out["versions_written"] = dict(m.versions_written)
         out["calls"] = dict(m.calls)
+        out["rate_limited_by_family"] = dict(m.rate_limited_by_family)
     return out
 
 

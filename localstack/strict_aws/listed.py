@@ -1,12 +1,21 @@
-"""The listings the proxy answers itself: lagged, paged, from the model's history or LocalStack's list."""
+"""The listings the proxy answers itself: lagged and paged, from the model's history and LocalStack's list.
+
+- Filtered `ListSecrets`: from the model's history, as of a drawn lag ago (listings.py).
+- Unfiltered `ListSecrets`: LocalStack's list, lagged for the secrets the model knows with
+  `--unfiltered-lag`, and paged by the model when pages are uneven.
+- Filtered `BatchGetSecretValue`: the lagged listing's names fetched by id. A secret the lagged listing
+  still shows but which is gone now (deleted since) is named in `Errors[]` instead of a value, as AWS
+  does (`--batch-deleted-errors`; without it such a secret is silently left out).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .errors import Refusal, error_body
+from .errors import MARKED_FOR_DELETION, NOT_FOUND, Refusal, error_body
 from .listings import list_entry
 from .reads import Reads
+from .state import DELETED
 
 
 def with_token(answer: dict[str, Any], token: Optional[str]) -> dict[str, Any]:
@@ -44,14 +53,19 @@ class Listed(Reads):
         page, next_token = self.next_page(payload, "SecretList", int(payload.get("MaxResults") or 100), entries)
         return 200, with_token({"SecretList": page}, next_token)
 
-    def paged_passthrough(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """An unfiltered listing: current, but in uneven pages when they are on."""
+    def unfiltered_list(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """An unfiltered listing: lagged with `--unfiltered-lag` (and a lag to draw), in the model's
+        pages when they are uneven, LocalStack's answer as it is otherwise."""
         m = self.model
-        if not (m.options.uneven_pages or m.options.empty_first_pages):
+        o = m.options
+        lags = o.unfiltered_lag and max(o.lag, o.lag_floor, o.tag_lag or 0.0, o.tag_lag_floor or 0.0) > 0
+        if not (lags or o.uneven_pages or o.empty_first_pages):
             return self.call("ListSecrets", payload, headers)
+        include = bool(payload.get("IncludePlannedDeletion"))
 
         def entries() -> list[Any]:
-            return self.upstream_list(payload, headers)
+            current = self.upstream_list(payload, headers)
+            return m.lagged_listing(current, include) if lags else current
 
         page, next_token = self.next_page(payload, "SecretList", int(payload.get("MaxResults") or 100), entries)
         return 200, with_token({"SecretList": page}, next_token)
@@ -74,19 +88,35 @@ class Listed(Reads):
 
     def lagged_batch(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         m = self.model
+        errors_for_gone = m.options.batch_deleted_errors
 
         def names() -> list[Any]:
-            # Only secrets live now can be fetched by name; one deleted since was "gone" on AWS too.
-            return [n for (n, _, _, _) in m.lagged_matches(payload["Filters"], True)]
+            # Without Errors[] for them, only secrets live now are fetched: one deleted since is left out.
+            return [n for (n, _, _, _) in m.lagged_matches(payload["Filters"], not errors_for_gone)]
 
         page, next_token = self.next_page(
             payload, "SecretValues", min(int(payload.get("MaxResults") or 20), 20), names
         )
+        readable = [n for n in page if m.readable_now(n)]
         answer: dict[str, Any] = {"SecretValues": [], "Errors": []}
-        if page:
-            status, fetched = self.call("BatchGetSecretValue", {"SecretIdList": page}, headers)
+        if readable:
+            status, fetched = self.call("BatchGetSecretValue", {"SecretIdList": readable}, headers)
             if status != 200:
                 return status, fetched
             answer = self.split_unreadable(fetched)
             answer.pop("NextToken", None)
+        for name in page:
+            if name not in readable:
+                answer["Errors"].append(self.gone_error(name))
         return 200, with_token(answer, next_token)
+
+    def gone_error(self, name: str) -> dict[str, Any]:
+        """The `Errors[]` entry of a secret a batch's listing showed but which is gone now: in its
+        recovery window or being deleted, or deleted for good."""
+        m = self.model
+        m.count("batch_gone_errors")
+        if m.state_of(name) == DELETED or m.deleting(name):
+            code, message = "InvalidRequestException", MARKED_FOR_DELETION
+        else:
+            code, message = "ResourceNotFoundException", NOT_FOUND
+        return {"SecretId": m.arn_of(name), "ErrorCode": code, "Message": message}

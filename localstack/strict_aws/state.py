@@ -26,16 +26,35 @@ class Event:
 
 
 @dataclass
+class Version:
+    """One version a secret holds: when it was written, its staging labels, and a digest of its value
+    (to tell a retry of the write that made it from another value under the same token)."""
+
+    id: str
+    when: float
+    labels: set[str]
+    digest: Optional[str] = None
+
+
+@dataclass
 class Secret:
-    """What the model knows of one secret: its history, oldest first, and its recent versions."""
+    """What the model knows of one secret: its history, oldest first, and the versions it holds."""
 
     arn: str
     created_wall: float
     history: list[Event] = field(default_factory=list)
-    # Version-making writes within the window: (when, client request token).
-    versions: list[tuple[float, str]] = field(default_factory=list)
+    # Oldest first; AWS's pruning (versions.py) removes some.
+    versions: list[Version] = field(default_factory=list)
+    # Every version id (ClientRequestToken) ever written to it, with its value's digest: a retry is
+    # recognised even after its version was pruned or lost its labels.
+    tokens: dict[str, Optional[str]] = field(default_factory=dict)
+    # The answer of the CreateSecret that made it, and that request's token: a retry gets it again.
+    created_answer: dict[str, Any] = field(default_factory=dict)
+    created_token: str = ""
     # When its value last changed (a version was written).
     value_changed: float = 0.0
+    # Until when a forced delete is still finishing (model time; deletion.py).
+    finishing_until: float = 0.0
 
     def latest(self) -> Event:
         return self.history[-1]
@@ -61,9 +80,11 @@ class Core:
         self.rng = random.Random(options.seed)
         self.lock = threading.Lock()
         self.secrets: dict[str, Secret] = {}
-        # One create at a time per name: AWS's CreateSecret is exclusive, LocalStack's is not quite
-        # (two concurrent creates of one name can both succeed there).
-        self.create_locks: dict[str, threading.Lock] = {}
+        # One write at a time per name, from the model's checks through LocalStack's answer to what the
+        # model records: AWS's CreateSecret is exclusive (LocalStack's is not quite: two concurrent
+        # creates of one name can both succeed there), and a quota checked apart from the write it
+        # admits lets concurrent writers all pass it.
+        self.write_locks: dict[str, threading.Lock] = {}
         self.arns: dict[str, str] = {}
         # Paged answers still being read: token -> (remaining entries, key of the entries' list).
         self.pages: dict[str, tuple[list[Any], str]] = {}
@@ -75,12 +96,19 @@ class Core:
         self.calls: dict[str, int] = {}
         self.stats: dict[str, int] = {
             "lagged_answers": 0,
+            "lag_tails": 0,
             "pages": 0,
             "empty_pages": 0,
             "quota_refusals": 0,
             "read_refusals": 0,
             "deleted_write_refusals": 0,
+            "deleting_refusals": 0,
+            "create_retries": 0,
+            "token_conflicts": 0,
+            "batch_gone_errors": 0,
+            "filter_refusals": 0,
             "throttled": 0,
+            "rate_limited": 0,
         }
 
     # ---- time --------------------------------------------------------------------------------------
@@ -112,7 +140,11 @@ class Core:
         with self.lock:
             return self.arns.get(secret_id, secret_id)
 
-    def created(self, name: str, arn: str, tags: Tags) -> None:
+    def write_lock(self, name: str) -> threading.Lock:
+        with self.lock:
+            return self.write_locks.setdefault(name, threading.Lock())
+
+    def created(self, name: str, arn: str, tags: Tags, answer: Optional[dict[str, Any]] = None, token: str = "") -> None:
         with self.lock:
             now = self.clock()
             previous = self.secrets.get(name)
@@ -121,7 +153,10 @@ class Core:
                 # Recreated while we thought it existed: keep what we knew, as AWS keeps its versions.
                 secret.history = previous.history
                 secret.versions = previous.versions
+                secret.tokens = previous.tokens
             secret.history.append(Event(now, LIVE, dict(tags)))
+            secret.created_answer = dict(answer or {})
+            secret.created_token = token
             self.secrets[name] = secret
             self.arns[arn] = name
 
@@ -136,12 +171,13 @@ class Core:
                 tags.pop(key, None)
             secret.history.append(Event(self.clock(), LIVE, tags))
 
-    def create_lock(self, name: str) -> threading.Lock:
-        with self.lock:
-            return self.create_locks.setdefault(name, threading.Lock())
-
     def state_of(self, name: str) -> Optional[str]:
         """The known state of a name (live, deleted, gone), or None when the model never saw it."""
         with self.lock:
             secret = self.secrets.get(name)
             return secret.latest().state if secret is not None else None
+
+    def arn_of(self, name: str) -> str:
+        with self.lock:
+            secret = self.secrets.get(name)
+            return secret.arn if secret is not None else name
