@@ -107,6 +107,14 @@ pub(crate) fn check_insertable(token: &OAuthToken) -> crate::Result<()> {
     Ok(())
 }
 
+/// The refusal of [`insert_token`](crate::TokenStore::insert_token) for an id that names a stored token.
+pub(crate) fn id_taken(id: &str) -> crate::Error {
+    crate::Error::invalid_token(format!(
+        "id `{id}` already names a stored token (or one deleted and still recoverable); nothing written: \
+         save_token updates a stored token, and a new one needs another id"
+    ))
+}
+
 /// A token about to be written over its stored self (`update_token`): normalized, valid, and with a
 /// valid id, which is returned beside it.
 pub(crate) fn for_update(token: &OAuthToken) -> crate::Result<(OAuthToken, String)> {

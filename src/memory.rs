@@ -53,15 +53,37 @@ impl TokenStore for MemoryStore {
                 .and_then(|l| l.best(tokens.values()))
                 .and_then(|t| t.id.clone()),
         };
-        let id = match existing {
-            Some(id) => id,
-            None => {
+        let id = match (existing, &token.id) {
+            (Some(id), _) => id,
+            // As the Secrets Manager store: a token with an id updates that token only, so one deleted
+            // while a copy was held stays deleted (`insert_token` creates under a chosen id).
+            (None, Some(given)) => {
                 check_insertable(token)?;
-                token.id.clone().unwrap_or_else(id::random)
+                return Err(Error::TokenDeleted { id: given.clone() });
+            }
+            (None, None) => {
+                check_insertable(token)?;
+                id::random()
             }
         };
         token.id = Some(id.clone());
         tokens.insert(id, token.clone());
+        Ok(())
+    }
+
+    async fn insert_token(&self, token: &mut OAuthToken) -> Result<()> {
+        let Some(given) = token.id.clone() else {
+            return self.save_token(token).await;
+        };
+        token.normalize();
+        token.validate()?;
+        id::validate(&given)?;
+        check_insertable(token)?;
+        let mut tokens = self.tokens.lock().await;
+        if tokens.contains_key(&given) {
+            return Err(crate::lookup::id_taken(&given));
+        }
+        tokens.insert(given, token.clone());
         Ok(())
     }
 

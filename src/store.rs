@@ -59,14 +59,41 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Inserts or updates `token`, never duplicating it, and sets `token.id` when a new one is created.
     ///
-    /// The stored token is matched by `token.id` when set, otherwise as in
-    /// [`find_token`](TokenStore::find_token); the matched entry is replaced by `token` as given.
+    /// A token with an id updates the token stored under that id and nothing else: when it is gone
+    /// (deleted, whether still recoverable or not) nothing is written, so a token deleted while some
+    /// process held a copy stays deleted ([`insert_token`](TokenStore::insert_token) creates a token
+    /// under a chosen id). A token without an id is matched as in [`find_token`](TokenStore::find_token)
+    /// and replaces the matched entry, or is stored as new. Either way it is written as given.
     ///
     /// # Errors
+    /// [`Error::TokenDeleted`](crate::Error::TokenDeleted) when the token's id names no stored token;
     /// [`Error::InvalidToken`](crate::Error::InvalidToken) when the token breaks the SDK's validity rules,
     /// has an unusable id, or names a user or id that matches nothing while carrying no grant, refresh or
     /// access token; otherwise a backend failure.
     async fn save_token(&self, token: &mut OAuthToken) -> Result<()>;
+
+    /// Stores `token` as a new token under the id it carries: an id chosen outside the store, such as one
+    /// kept from the Zoho SDK's token file. Never writes over a stored token, nor over one deleted and
+    /// still recoverable. A token without an id is stored as [`save_token`](TokenStore::save_token)
+    /// stores it.
+    ///
+    /// [`save_token`](TokenStore::save_token) of a token with an id only ever updates the token stored
+    /// under it (so a token deleted while a process held a copy stays deleted); this is the one way to
+    /// create a token under a chosen id. The default checks with
+    /// [`find_token_by_id`](TokenStore::find_token_by_id) and then saves, which leaves a window between the
+    /// two; both stores of this crate override it with a create that cannot overwrite.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`](crate::Error::InvalidToken) when the id is taken or invalid, or the token
+    /// breaks the SDK's rules; a backend failure.
+    async fn insert_token(&self, token: &mut OAuthToken) -> Result<()> {
+        if let Some(id) = &token.id
+            && self.find_token_by_id(id).await?.is_some()
+        {
+            return Err(crate::lookup::id_taken(id));
+        }
+        self.save_token(token).await
+    }
 
     /// Removes the token with this id. Removing an absent token succeeds.
     ///
@@ -108,8 +135,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Writes `token` over the stored token with the same id, only while that token still exists: what a
     /// refresh, re-encryption or rotation step uses, so that a token deleted meanwhile stays deleted
-    /// instead of being re-created from a stale copy. [`save_token`](TokenStore::save_token) is for new
-    /// sign-ins, which may create or restore.
+    /// instead of being re-created from a stale copy. [`save_token`](TokenStore::save_token) of a token
+    /// with an id does the same; this one takes the token by reference.
     ///
     /// The default checks with [`reload_token`](TokenStore::reload_token) and then saves, which leaves a
     /// window between the two; both stores of this crate override it with a write that cannot re-create.

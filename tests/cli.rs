@@ -788,7 +788,7 @@ async fn one_unreadable_secret_blocks_nothing_and_delete_removes_it() {
         .unwrap();
     // Saved by id: a save that looks the user up first would find this store's index key foreign.
     let mut stranger = common::token_for("wrong.key@example.com", "w").with_id("stranger");
-    zoho_token_store::TokenStore::save_token(&other, &mut stranger)
+    zoho_token_store::TokenStore::insert_token(&other, &mut stranger)
         .await
         .unwrap();
     let stranger_id = stranger.id.unwrap();

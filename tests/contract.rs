@@ -48,6 +48,8 @@ contract_suite!(
     save_rejects_invalid_tokens_and_ids,
     explicit_ids_one_to_twelve_never_collide,
     delete_token_removes_only_that_token,
+    a_save_by_id_never_brings_back_a_deleted_token,
+    insert_creates_under_a_chosen_id_and_never_overwrites,
     get_tokens_and_delete_tokens,
     empty_strings_mean_none,
     works_as_a_shared_trait_object,

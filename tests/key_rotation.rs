@@ -759,7 +759,7 @@ async fn a_token_under_a_key_the_keyring_lacks_reloads_it_once_per_interval_not_
         &prefix,
     );
     let mut stray = token_for("sid@example.com", "s").with_id("stray1");
-    foreign.save_token(&mut stray).await.unwrap();
+    foreign.insert_token(&mut stray).await.unwrap();
 
     for _ in 0..3 {
         let err = store.find_token_by_id("stray1").await.unwrap_err();

@@ -159,7 +159,7 @@ async fn a_secret_aws_will_not_return_is_isolated_by_whole_store_reads_and_named
     let store = store_via(&strict, &prefix).await;
     for (id, user) in [("ok1", "ok"), ("broken1", "br"), ("locked1", "lo")] {
         let mut token = token_for(&format!("{user}@example.com"), user).with_id(id);
-        store.save_token(&mut token).await.unwrap();
+        store.insert_token(&mut token).await.unwrap();
     }
     // The store's name for `broken1` is `<prefix>broken1`: the patterns match those two only.
     let scan = store.scan_tokens().await.unwrap();

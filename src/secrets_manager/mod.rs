@@ -15,7 +15,9 @@
 //! | `find_token` by user | 1 `GetSecretValue`; on a miss, 1 `BatchGetSecretValue` more (tokens saved with an explicit id) |
 //! | `find_token` by refresh, grant or access token | 1 `BatchGetSecretValue` |
 //! | `save_token`, existing token | 1 `DescribeSecret` + 1 `PutSecretValue` (+ `TagResource`/`UntagResource` when an indexed field changed) |
-//! | `save_token`, new token | 1 `DescribeSecret` + 1 `CreateSecret` carrying its tags (+ 1 `BatchGetSecretValue` without id) |
+//! | `save_token`, new token (no id) | 1 `DescribeSecret` + 1 `CreateSecret` carrying its tags (+ 1 `BatchGetSecretValue`) |
+//! | `save_token` of an id that names no live token | 1 `DescribeSecret`; refused, nothing written |
+//! | `insert_token` under a chosen id | 1 `CreateSecret` carrying its tags |
 //! | `delete_token` | 2 `DeleteSecret` (the token and its refresh lease), in parallel |
 //! | `get_tokens` | ceil(M / 100) `ListSecrets` (M: every secret under the prefix, leases and lookup bridges included) + ceil(N / 20) `BatchGetSecretValue` |
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret`, and the same for the leases and the lookup bridges |
@@ -293,10 +295,20 @@ impl TokenStore for SecretsManagerStore {
         token.validate()?;
         let mut ring = self.keys.keyring().await?;
         let (name, state) = match (&token.id, &token.user_name) {
+            // A token that carries an id came from this store (or names one of its tokens): it updates
+            // that live token and nothing else. Deleted (in its recovery window or for good) means
+            // deleted: restoring or re-creating it would bring back a token an operator removed, from a
+            // copy some process still held. `insert_token` creates a token under an id of its own.
             (Some(given), _) => {
                 let name = self.secret_name(given)?;
-                let state = self.describe(&name).await?;
-                (name, state)
+                return match self.overwrite(&ring, &name, token).await {
+                    Err(Error::TokenDeleted { .. }) => {
+                        // A token that could not be stored anyway says why, as a new one would.
+                        check_insertable(token)?;
+                        Err(self.deleted(&name))
+                    }
+                    written => written,
+                };
             }
             (None, Some(user)) => {
                 let derived = self.name_of(&index::user_id(&ring, user));
@@ -337,6 +349,26 @@ impl TokenStore for SecretsManagerStore {
         token.id = self.id_of(&name).map(str::to_owned);
         tracing::debug!(secret = %name, "saving token");
         self.write(&ring, &name, token, state).await
+    }
+
+    async fn insert_token(&self, token: &mut OAuthToken) -> Result<()> {
+        let Some(given) = token.id.clone() else {
+            return self.save_token(token).await;
+        };
+        token.normalize();
+        token.validate()?;
+        check_insertable(token)?;
+        let name = self.secret_name(&given)?;
+        let ring = self.keys.keyring().await?;
+        let value = self.encrypt(&ring, &name, token)?;
+        tracing::debug!(secret = %name, "inserting token");
+        // CreateSecret is exclusive: of concurrent creates of one name exactly one wins, and a name that
+        // is live, in its recovery window or still being deleted is refused.
+        if self.create_new(&ring, &name, token, value).await? {
+            Ok(())
+        } else {
+            Err(crate::lookup::id_taken(&given))
+        }
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {

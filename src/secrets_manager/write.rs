@@ -3,6 +3,8 @@
 //! Create, restore or put a token's value, then the rest; and overwriting without ever re-creating a
 //! deleted token.
 
+use std::time::Duration;
+
 use super::SecretsManagerStore;
 use super::index::{self, IndexKind};
 use crate::error::{Error, Result};
@@ -24,6 +26,13 @@ pub(super) enum CreateOutcome {
     Exists,
 }
 
+/// How often a write looks at a secret's state again when it keeps changing under it (other writers, a
+/// deletion finishing), and the pauses between looks while a forced deletion of the name completes: about
+/// 10 s in all, past the few seconds AWS takes.
+const ATTEMPTS: u32 = 8;
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE: Duration = Duration::from_secs(3);
+
 impl SecretsManagerStore {
     /// Writes `token` to the secret `name`, whose state is `state`: create, update, or restore a secret in
     /// its recovery window and update it. The value is written before the tags, so a failure between the
@@ -35,25 +44,27 @@ impl SecretsManagerStore {
         token: &OAuthToken,
         mut state: State,
     ) -> Result<()> {
-        let wanted = self.tags_for(ring, token);
         let value = self.encrypt(ring, name, token)?;
         let mut restored = false;
-        for _ in 0..3 {
+        let mut pause = FIRST_PAUSE;
+        for _ in 0..ATTEMPTS {
             if let State::Live(tags) | State::Deleted(tags) = &state {
                 self.check_claimed(name, tags)?;
             }
             match state {
-                State::Absent => match self.create(name, value.clone(), &wanted).await? {
-                    CreateOutcome::Created => {
-                        self.bridge(ring, name, token, &[]).await;
-                        if let Some(cache) = &self.cache {
-                            cache.put(ring, name, token);
-                        }
+                State::Absent => {
+                    if self.create_new(ring, name, token, value.clone()).await? {
                         return Ok(());
                     }
-                    // Another writer created it first (or it is in its recovery window): look again.
-                    CreateOutcome::Exists => state = self.describe(name).await?,
-                },
+                    // Another writer created it first, or it is in its recovery window: look again.
+                    state = self.describe(name).await?;
+                    if matches!(state, State::Absent) {
+                        // Refused, yet not there: a forced deletion of this name is still finishing (AWS
+                        // completes it in the background and refuses the name meanwhile). Wait for it.
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(MAX_PAUSE);
+                    }
+                }
                 State::Deleted(tags) => {
                     if !self.restore(name).await? {
                         // Deleted for good between our describe and now: create it afresh.
@@ -85,6 +96,29 @@ impl SecretsManagerStore {
         })
     }
 
+    /// Creates the secret `name` holding `token` (sealed as `value`) with its tags, then its lookup bridges
+    /// and the cache; `false`, with nothing written, when the name is taken: live, in its recovery
+    /// window, or still being deleted.
+    pub(super) async fn create_new(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        value: String,
+    ) -> Result<bool> {
+        let wanted = self.tags_for(ring, token);
+        match self.create(name, value, &wanted).await? {
+            CreateOutcome::Created => {
+                self.bridge(ring, name, token, &[]).await;
+                if let Some(cache) = &self.cache {
+                    cache.put(ring, name, token);
+                }
+                Ok(true)
+            }
+            CreateOutcome::Exists => Ok(false),
+        }
+    }
+
     /// Writes `token` over the live secret `name`, never creating or restoring it: PutSecretValue itself
     /// refuses a secret that is gone or in its recovery window, so a delete that lands at any moment
     /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
@@ -95,6 +129,9 @@ impl SecretsManagerStore {
         token: &OAuthToken,
     ) -> Result<()> {
         let State::Live(tags) = self.describe(name).await? else {
+            if let Some(cache) = &self.cache {
+                cache.remove(name);
+            }
             return Err(self.deleted(name));
         };
         self.check_claimed(name, &tags)?;

@@ -15,6 +15,13 @@ async fn saved(store: &Store, mut token: OAuthToken) -> OAuthToken {
     token
 }
 
+/// Stores `token` under the id it carries (`insert_token`: `save_token` of a token with an id only
+/// updates the token stored under it).
+async fn inserted(store: &Store, mut token: OAuthToken) -> OAuthToken {
+    store.insert_token(&mut token).await.unwrap();
+    token
+}
+
 fn refresh(t: &OAuthToken) -> &str {
     t.refresh_token.as_ref().unwrap().secret()
 }
@@ -239,7 +246,7 @@ pub async fn save_rejects_invalid_tokens_and_ids(store: Store) {
 pub async fn explicit_ids_one_to_twelve_never_collide(store: Store) {
     // The seed generated ids as max(id)+1 over a text column, so the 11th collided with "10".
     for n in 1..=12 {
-        saved(
+        inserted(
             &store,
             token_for(&format!("user{n}@example.com"), &n.to_string()).with_id(n.to_string()),
         )
@@ -300,6 +307,50 @@ pub async fn delete_token_removes_only_that_token(store: Store) {
     );
     store.delete_token(a.id.as_deref().unwrap()).await.unwrap();
     store.delete_token("never-existed").await.unwrap();
+}
+
+pub async fn a_save_by_id_never_brings_back_a_deleted_token(store: Store) {
+    // What the SDK does after its own refresh: save the copy it holds, id and all. An operator deleted
+    // the token meanwhile: the save is refused and the token stays deleted.
+    let held = saved(&store, token_for("alice@example.com", "a")).await;
+    let id = held.id.clone().unwrap();
+    store.delete_token(&id).await.unwrap();
+    let mut copy = held.clone();
+    copy.access_token = Some("access-after-delete".into());
+    let err = store.save_token(&mut copy).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    assert!(store.find_token_by_id(&id).await.unwrap().is_none());
+    assert!(store.get_tokens().await.unwrap().is_empty());
+    // An id that never named a token is no way in either: nothing is created under it.
+    let mut made_up = token_for("bob@example.com", "b").with_id("made-up");
+    let err = store.save_token(&mut made_up).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    assert!(store.get_tokens().await.unwrap().is_empty());
+    // A new sign-in (no id) for the same user is stored as new.
+    let again = saved(&store, token_for("alice@example.com", "a2")).await;
+    assert_eq!(
+        store
+            .find_token_by_id(again.id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_token,
+        again.refresh_token
+    );
+}
+
+pub async fn insert_creates_under_a_chosen_id_and_never_overwrites(store: Store) {
+    let bob = inserted(&store, token_for("bob@example.com", "b").with_id("bob1")).await;
+    assert_eq!(bob.id.as_deref(), Some("bob1"));
+    let mut other = token_for("carol@example.com", "c").with_id("bob1");
+    let err = store.insert_token(&mut other).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidToken { .. }), "{err:?}");
+    assert!(err.to_string().contains("bob1"), "{err}");
+    let stored = store.find_token_by_id("bob1").await.unwrap().unwrap();
+    assert_eq!(stored.user_name.as_deref(), Some("bob@example.com"));
+    // Without an id, insert is save.
+    let dan = inserted(&store, token_for("dan@example.com", "d")).await;
+    assert!(dan.id.is_some());
 }
 
 pub async fn get_tokens_and_delete_tokens(store: Store) {

@@ -3,7 +3,7 @@
 use aws_sdk_secretsmanager::types::Tag;
 use zoho_token_store::{OAuthToken, TokenStore};
 
-use super::{by_refresh, saved};
+use super::{by_refresh, inserted, saved};
 use crate::common::{client, store, token_for};
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn lookups_by_id_or_user_cost_one_read_and_by_token_one_batch() {
 #[tokio::test]
 async fn a_user_saved_under_an_explicit_id_is_found_through_the_user_index() {
     let store = store("explicit-id-user").await;
-    saved(&store, token_for("carol@example.com", "c").with_id("42")).await;
+    inserted(&store, token_for("carol@example.com", "c").with_id("42")).await;
     store.calls().reset();
     let found = store
         .find_token(&OAuthToken::default().with_user_name("carol@example.com"))
@@ -91,7 +91,7 @@ async fn saving_an_unchanged_index_is_one_write_and_a_new_token_one_create() {
     let store = store("save-budget").await;
     let calls = store.calls();
     calls.reset();
-    let mut token = saved(&store, token_for("dave@example.com", "d").with_id("dave1")).await;
+    let mut token = inserted(&store, token_for("dave@example.com", "d").with_id("dave1")).await;
     // One create for the token, one lookup bridge per value it can be found by (user, as its id is
     // not the user-derived one; grant; refresh; access), and, first in this store, one listing that
     // sweeps old bridges.

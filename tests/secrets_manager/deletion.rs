@@ -188,3 +188,88 @@ async fn remove_token_tells_whether_a_token_was_there_under_either_deletion_poli
         ));
     }
 }
+
+#[tokio::test]
+async fn a_deleted_token_stays_deleted_when_a_process_with_a_warm_cache_saves_its_copy() {
+    // The Python SDK's path: a process with the read cache on finds the token, an operator deletes it
+    // elsewhere, and the process saves its refreshed copy (merge-and-save, by id, through the cache).
+    let prefix = unique_prefix("delete-sticks-cache");
+    let cached = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .cache(
+            std::num::NonZeroUsize::new(16).unwrap(),
+            std::time::Duration::from_secs(600),
+        )
+        .build()
+        .unwrap();
+    let operator = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let held = saved(&cached, token_for("gia@example.com", "g")).await;
+    let id = held.id.clone().unwrap();
+    assert!(
+        cached.find_token_by_id(&id).await.unwrap().is_some(),
+        "cached"
+    );
+    operator.delete_token(&id).await.unwrap();
+
+    let mut copy = held.clone();
+    copy.access_token = Some("access-refreshed".into());
+    let err = cached.merge_and_save_token(&mut copy).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    let mut copy = held.clone();
+    let err = cached.save_token(&mut copy).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    // Still in its recovery window, not restored; nothing readable under the id or the user.
+    assert!(operator.find_token_by_id(&id).await.unwrap().is_none());
+    assert!(
+        operator
+            .find_token(&OAuthToken::default().with_user_name("gia@example.com"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let name = operator.secret_name(&id).unwrap();
+    assert!(
+        !raw_names(&client().await, &prefix, false)
+            .await
+            .contains(&name)
+    );
+    assert!(
+        raw_names(&client().await, &prefix, true)
+            .await
+            .contains(&name)
+    );
+    // And an insert under the id does not restore it either.
+    let mut again = held.clone();
+    let err = operator.insert_token(&mut again).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidToken { .. }), "{err:?}");
+    assert!(operator.find_token_by_id(&id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_token_deleted_for_good_is_not_created_again_by_a_save_of_its_copy() {
+    let prefix = unique_prefix("delete-sticks-immediate");
+    let store = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .recovery_window(RecoveryWindow::Immediate)
+        .build()
+        .unwrap();
+    let held = saved(&store, token_for("hal@example.com", "h")).await;
+    let id = held.id.clone().unwrap();
+    store.delete_token(&id).await.unwrap();
+    let mut copy = held.clone();
+    let err = store.merge_and_save_token(&mut copy).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    let mut copy = held.clone();
+    let err = store.save_token(&mut copy).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    let name = store.secret_name(&id).unwrap();
+    assert!(
+        !raw_names(&client().await, &prefix, true)
+            .await
+            .contains(&name)
+    );
+    assert!(store.get_tokens().await.unwrap().is_empty());
+}

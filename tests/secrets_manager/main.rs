@@ -19,6 +19,12 @@ pub(crate) async fn saved(store: &SecretsManagerStore, mut token: OAuthToken) ->
     token
 }
 
+/// Stores `token` under the id it carries (`save_token` of a token with an id only updates).
+pub(crate) async fn inserted(store: &SecretsManagerStore, mut token: OAuthToken) -> OAuthToken {
+    store.insert_token(&mut token).await.unwrap();
+    token
+}
+
 pub(crate) fn by_refresh(tag: &str) -> OAuthToken {
     OAuthToken::default()
         .with_client("1000.CLIENTID", "cs")

@@ -9,7 +9,7 @@ use zoho_token_store::{
     Error, Keyring, OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore,
 };
 
-use super::{by_refresh, saved};
+use super::{by_refresh, inserted, saved};
 use crate::common::{client, keyring, raw_names, store, token_for, unique_prefix};
 
 #[tokio::test]
@@ -139,11 +139,11 @@ async fn a_store_never_sees_the_secrets_of_a_store_whose_prefix_extends_its_own(
     let e = with(format!("{base}z/eu"), keyring()).await;
 
     let alice = saved(&a, token_for("alice@example.com", "a")).await;
-    let bob = saved(&a, token_for("bob@example.com", "b").with_id("1")).await;
-    saved(&b, token_for("carol@example.com", "c").with_id("1")).await;
+    let bob = inserted(&a, token_for("bob@example.com", "b").with_id("1")).await;
+    inserted(&b, token_for("carol@example.com", "c").with_id("1")).await;
     saved(&b, token_for("dave@example.com", "d")).await;
-    saved(&c, token_for("erin@example.com", "e").with_id("1")).await;
-    saved(&e, token_for("fay@example.com", "f").with_id("1")).await;
+    inserted(&c, token_for("erin@example.com", "e").with_id("1")).await;
+    inserted(&e, token_for("fay@example.com", "f").with_id("1")).await;
 
     let ids = |tokens: Vec<OAuthToken>| {
         let mut ids: Vec<String> = tokens.into_iter().filter_map(|t| t.id).collect();

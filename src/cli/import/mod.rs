@@ -121,11 +121,18 @@ async fn import_row(
         }
         None => Change::Created,
     };
-    if matches!(change, Change::Created | Change::Updated)
-        && !dry_run
-        && let Err(e) = store.save_token(&mut token).await
-    {
-        return e.into();
+    if !dry_run {
+        // A new row keeps the file's id (insert_token, which never writes over a token, live or
+        // deleted); an update writes only over the live token it updates, so a token an operator
+        // deleted during the import stays deleted.
+        let written = match change {
+            Change::Created => store.insert_token(&mut token).await,
+            Change::Updated => store.save_token(&mut token).await,
+            Change::Unchanged | Change::Kept(_) => Ok(()),
+        };
+        if let Err(e) = written {
+            return e.into();
+        }
     }
     let mapped = remapped.then(|| {
         (
