@@ -91,10 +91,14 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// Puts what Zoho granted into `token`: the access token with its expiry made absolute, the API
-    /// domain, and the refresh token only when Zoho sent one (a refresh keeps the old one).
+    /// Puts what Zoho granted into `token`: the access token with its issue time and its expiry made
+    /// absolute, the API domain, and the refresh token only when Zoho sent one (a refresh keeps the old
+    /// one).
     pub fn apply_to(self, token: &mut OAuthToken) {
-        token.expires_at_ms = Some(crate::token::now_ms() + self.expires_in.as_millis() as u64);
+        let now = crate::token::now_ms();
+        // Kept with the token, so every process knows its lifetime (the refresh margin fits it).
+        token.issued_at_ms = Some(now);
+        token.expires_at_ms = Some(now + self.expires_in.as_millis() as u64);
         token.access_token = Some(self.access_token);
         if let Some(refresh) = self.refresh_token {
             token.refresh_token = Some(refresh);

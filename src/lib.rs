@@ -60,7 +60,8 @@ pub use keyring::{KEY_LEN, Keyring, MAX_KEY_ID_LEN};
 pub use keys_config::KeysConfig;
 pub use lease::{Lease, RefreshCoordinator};
 pub use manager::{
-    DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN, RefreshDueReport, TokenManager, TokenManagerBuilder,
+    DEFAULT_MIN_REFRESH_MARGIN, DEFAULT_REFRESH_MARGIN, MAX_REFRESH_MARGIN, RefreshDueReport,
+    TokenManager, TokenManagerBuilder,
 };
 pub use memory::MemoryStore;
 pub use reqwest;

@@ -42,6 +42,12 @@ pub struct OAuthToken {
     /// Absolute expiry of the access token, in milliseconds since the Unix epoch (the SDK's
     /// `expires_in`, which despite its name is absolute).
     pub expires_at_ms: Option<u64>,
+    /// When Zoho issued the access token, in milliseconds since the Unix epoch: with
+    /// [`expires_at_ms`](Self::expires_at_ms) it gives the token's lifetime, which sizes the refresh
+    /// margin in every process that reads it (a token living minutes is refreshed within a fraction of
+    /// its life, not at a fixed minute before expiry). Set when this crate gets a token from Zoho; not
+    /// one of the SDK's fields, so None for tokens the SDK refreshed itself and for older values.
+    pub issued_at_ms: Option<u64>,
     /// The redirect URL registered for the client (needed for grant exchange).
     pub redirect_url: Option<String>,
     /// The API domain Zoho returned with the token, e.g. `https://www.zohoapis.com`.
@@ -93,6 +99,19 @@ impl OAuthToken {
         self.access_token = Some(token.into());
         self.expires_at_ms = Some(expires_at_ms);
         self
+    }
+
+    /// Sets when Zoho issued the access token (epoch milliseconds; see
+    /// [`issued_at_ms`](Self::issued_at_ms)).
+    pub fn with_issued_at(mut self, issued_at_ms: u64) -> Self {
+        self.issued_at_ms = Some(issued_at_ms);
+        self
+    }
+
+    /// The access token's lifetime as Zoho gave it, when known: from its issue to its expiry.
+    pub fn lifetime(&self) -> Option<std::time::Duration> {
+        let (issued, expires) = (self.issued_at_ms?, self.expires_at_ms?);
+        (expires > issued).then(|| std::time::Duration::from_millis(expires - issued))
     }
 
     /// Sets the redirect URL.
@@ -189,6 +208,11 @@ impl OAuthToken {
         fill(&mut self.refresh_token, &stored.refresh_token);
         fill(&mut self.access_token, &stored.access_token);
         fill(&mut self.expires_at_ms, &stored.expires_at_ms);
+        // The issue time belongs to an access token: taken only with the stored one, never beside a newer
+        // access token the caller brings (the SDK's own refresh), whose lifetime it would misstate.
+        if self.access_token == stored.access_token {
+            fill(&mut self.issued_at_ms, &stored.issued_at_ms);
+        }
         fill(&mut self.redirect_url, &stored.redirect_url);
         fill(&mut self.source_id, &stored.source_id);
         fill(&mut self.api_domain, &stored.api_domain);
@@ -207,6 +231,7 @@ impl OAuthToken {
             refresh_token: self.refresh_token.as_ref().map(RefreshToken::secret),
             access_token: self.access_token.as_ref().map(AccessToken::secret),
             expiry_time: self.expires_at_ms,
+            issued_time: self.issued_at_ms,
             redirect_url: self.redirect_url.as_deref(),
             api_domain: self.api_domain.as_deref(),
             source_id: self.source_id.as_deref(),
@@ -237,6 +262,7 @@ impl OAuthToken {
             refresh_token: w.refresh_token.map(RefreshToken::new),
             access_token: w.access_token.map(AccessToken::new),
             expires_at_ms: w.expiry_time,
+            issued_at_ms: w.issued_time,
             redirect_url: w.redirect_url,
             api_domain: w.api_domain,
             source_id: w.source_id,
@@ -281,6 +307,9 @@ struct WireRef<'a> {
     access_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expiry_time: Option<u64>,
+    /// Not an SDK column: absent from values written before it, and ignored by readers that predate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redirect_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,6 +328,9 @@ struct WireOwned {
     refresh_token: Option<String>,
     access_token: Option<String>,
     expiry_time: Option<u64>,
+    /// Absent in values written before it was kept: then None.
+    #[serde(default)]
+    issued_time: Option<u64>,
     redirect_url: Option<String>,
     api_domain: Option<String>,
     source_id: Option<String>,
@@ -316,6 +348,7 @@ mod tests {
             .with_grant_token("grant-XYZ")
             .with_refresh_token("refresh-XYZ")
             .with_access_token("access-XYZ", 1_900_000_000_000)
+            .with_issued_at(1_899_996_400_000)
             .with_redirect_url("https://app.example.com/cb")
             .with_api_domain("https://www.zohoapis.com")
     }
@@ -390,5 +423,27 @@ mod tests {
             "refresh-XYZ"
         );
         assert_eq!(partial.id.as_deref(), Some("t1"));
+    }
+
+    #[test]
+    fn the_issue_time_travels_with_its_access_token_and_older_values_read_without_it() {
+        let stored = full();
+        assert_eq!(
+            stored.lifetime(),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        // The SDK's own refresh brings a new access token: the stored issue time is not its.
+        let mut refreshed = OAuthToken::default()
+            .with_id("t1")
+            .with_access_token("access-new", 1_900_000_100_000);
+        refreshed.fill_from(&stored);
+        assert_eq!((refreshed.issued_at_ms, refreshed.lifetime()), (None, None));
+        // A lookup that brings no access token gets the stored one, with its issue time.
+        let mut found = OAuthToken::default().with_id("t1");
+        found.fill_from(&stored);
+        assert_eq!(found.issued_at_ms, stored.issued_at_ms);
+        // A value written before the field was kept.
+        let older = OAuthToken::from_json(br#"{"id":"t1","expiry_time":5}"#).unwrap();
+        assert_eq!((older.expires_at_ms, older.issued_at_ms), (Some(5), None));
     }
 }

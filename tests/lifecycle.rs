@@ -723,3 +723,261 @@ fn a_wait_timeout_that_ends_before_a_crashed_holders_lease_can_be_taken_over_is_
     manager(10, 20).unwrap();
     manager(30, 40).unwrap(); // the defaults' proportions
 }
+
+/// A stored token whose access token Zoho issued `age_s` ago with a `lifetime_s` lifetime, as the
+/// manager saves it (it records the issue time).
+fn issued(user: &str, lifetime_s: u64, age_s: u64) -> OAuthToken {
+    let issued_at = now_ms() - age_s * 1000;
+    stored(user, 0)
+        .with_access_token("access-old", issued_at + lifetime_s * 1000)
+        .with_issued_at(issued_at)
+}
+
+/// Short tokens (a time-scaled Zoho): the default 60 s margin would make a fresh 40 s token due on
+/// arrival, and every process of a fleet that reads it would refresh it once more. The margin fits the
+/// token: a quarter of its life, known in every process from the issue time the token carries.
+#[tokio::test]
+async fn a_token_living_seconds_is_refreshed_within_a_quarter_of_its_life_once_for_a_fleet() {
+    for lifetime in [90, 40] {
+        let zoho = Zoho::start_with(Duration::ZERO, 0, lifetime).await;
+        let quarter = Duration::from_millis(lifetime * 250);
+        let store = Arc::new(MemoryStore::new());
+        // Two processes sharing one store, each with the default margin (60 s).
+        let process = || {
+            TokenManager::builder(store.clone(), zoho.accounts())
+                .build()
+                .unwrap()
+        };
+        let (first, second) = (process(), process());
+        let user = format!("short{lifetime}@example.com");
+
+        // Past half its life, more than a quarter left: not due, though under the 60 s margin.
+        let mut token = issued(&user, lifetime, lifetime / 2);
+        store.save_token(&mut token).await.unwrap();
+        assert_eq!(first.refresh_margin(&token), quarter);
+        let handed = first.token(&by_user(&user)).await.unwrap();
+        assert_eq!(handed.access_token.unwrap().secret(), "access-old");
+        assert_eq!(
+            zoho.refreshes(),
+            0,
+            "{lifetime} s: a quarter of its life is left"
+        );
+
+        // Within the last quarter: due, refreshed once.
+        let mut due = issued(&user, lifetime, lifetime - lifetime / 4 + 2);
+        due.id.clone_from(&token.id);
+        store.update_token(&due).await.unwrap();
+        let fresh = first.token(&by_user(&user)).await.unwrap();
+        assert_eq!(fresh.access_token.as_ref().unwrap().secret(), "access-1");
+        assert_eq!(zoho.refreshes(), 1);
+        assert_eq!(fresh.lifetime(), Some(Duration::from_secs(lifetime)));
+
+        // The fresh token is not due in either process: the other one never refreshed it and still
+        // knows its lifetime from the stored token, so no second refresh, in a loop or otherwise.
+        for manager in [&second, &first, &second] {
+            for _ in 0..3 {
+                let handed = manager.token(&by_user(&user)).await.unwrap();
+                assert_eq!(handed.access_token.unwrap().secret(), "access-1");
+                let ahead = manager
+                    .refresh_ahead(handed_copy(&store, &user).await)
+                    .await;
+                assert_eq!(
+                    ahead.unwrap().unwrap().access_token.unwrap().secret(),
+                    "access-1"
+                );
+            }
+        }
+        assert_eq!(
+            zoho.refreshes(),
+            1,
+            "{lifetime} s tokens: one refresh in all"
+        );
+    }
+}
+
+async fn handed_copy(store: &MemoryStore, user: &str) -> OAuthToken {
+    store.find_token(&by_user(user)).await.unwrap().unwrap()
+}
+
+/// A store whose writes fail as AWS fails a role without write permission, while `refuse` is set.
+#[derive(Debug, Default)]
+struct DeniedWrites {
+    inner: MemoryStore,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl DeniedWrites {
+    fn refuse(&self, refuse: bool) {
+        self.refuse
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check(&self, operation: &'static str) -> zoho_token_store::Result<()> {
+        if !self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        Err(Error::Backend {
+            operation,
+            retryable: false,
+            throttled: false,
+            reason: format!(
+                "AccessDeniedException: not authorized to perform secretsmanager:{operation} (injected by \
+                 the test)"
+            ),
+            source: Arc::new(std::io::Error::other("denied")),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for DeniedWrites {
+    async fn find_token(&self, token: &OAuthToken) -> zoho_token_store::Result<Option<OAuthToken>> {
+        self.inner.find_token(token).await
+    }
+    async fn save_token(&self, token: &mut OAuthToken) -> zoho_token_store::Result<()> {
+        self.check("CreateSecret")?;
+        self.inner.save_token(token).await
+    }
+    async fn update_token(&self, token: &OAuthToken) -> zoho_token_store::Result<()> {
+        self.check("PutSecretValue")?;
+        self.inner.update_token(token).await
+    }
+    async fn delete_token(&self, id: &str) -> zoho_token_store::Result<()> {
+        self.inner.delete_token(id).await
+    }
+    async fn get_tokens(&self) -> zoho_token_store::Result<Vec<OAuthToken>> {
+        self.inner.get_tokens().await
+    }
+    async fn delete_tokens(&self) -> zoho_token_store::Result<()> {
+        self.inner.delete_tokens().await
+    }
+    async fn find_token_by_id(&self, id: &str) -> zoho_token_store::Result<Option<OAuthToken>> {
+        self.inner.find_token_by_id(id).await
+    }
+}
+
+/// Past the first back-off step of saving a kept token again.
+async fn past_backoff() {
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+}
+
+fn unsaved(result: zoho_token_store::Result<OAuthToken>) -> (OAuthToken, String) {
+    match result {
+        Err(Error::SaveAfterRefresh { token, source }) => (*token, source.to_string()),
+        other => panic!("expected SaveAfterRefresh, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_never_exchanged_again()
+{
+    let zoho = Zoho::start().await.with_grants().await;
+    let store = Arc::new(DeniedWrites::default());
+    store.refuse(true);
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .without_user_discovery()
+        .build()
+        .unwrap();
+    let sign_in = OAuthToken::default()
+        .with_client("1000.CLIENTID", "client-secret")
+        .with_grant_token("code-kept")
+        .with_redirect_url("https://app.example.com/cb");
+
+    let (token, cause) = unsaved(manager.token(&sign_in).await);
+    assert_eq!(token.refresh_token.unwrap().secret(), "refresh-code-kept");
+    assert!(
+        cause.contains("AccessDenied") && cause.contains("CreateSecret"),
+        "the AWS cause: {cause}"
+    );
+    // Asked again (the SDK's next lookup, by the grant or the token it was handed): the same token, the
+    // grant not exchanged again (Zoho would refuse it), nothing stored yet.
+    for query in [
+        sign_in.clone(),
+        OAuthToken::default().with_access_token("access-code-kept", 0),
+    ] {
+        let (again, cause) = unsaved(manager.token(&query).await);
+        assert_eq!(again.access_token.unwrap().secret(), "access-code-kept");
+        assert!(cause.contains("CreateSecret"), "{cause}");
+    }
+    assert!(manager.holds_unsaved(&sign_in));
+    assert_eq!(zoho.exchanges(), 1);
+    assert!(store.inner.get_tokens().await.unwrap().is_empty());
+
+    // Once AWS takes writes again, the next lookup past the back-off saves it.
+    store.refuse(false);
+    past_backoff().await;
+    let saved = manager.token(&sign_in).await.unwrap();
+    assert_eq!(saved.access_token.unwrap().secret(), "access-code-kept");
+    let [stored] = &store.inner.get_tokens().await.unwrap()[..] else {
+        panic!("one token stored")
+    };
+    assert_eq!(stored.id, saved.id);
+    assert_eq!(
+        stored.refresh_token.as_ref().unwrap().secret(),
+        "refresh-code-kept"
+    );
+    assert!(!manager.holds_unsaved(&sign_in));
+    assert_eq!((zoho.exchanges(), zoho.refreshes()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_refreshed_token_the_store_refused_is_not_refreshed_again_and_a_delete_meanwhile_stands()
+{
+    let zoho = Zoho::start().await;
+    let store = Arc::new(DeniedWrites::default());
+    let mut token = stored("uma@example.com", -1_000);
+    store.save_token(&mut token).await.unwrap();
+    let id = token.id.clone().unwrap();
+    store.refuse(true);
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .build()
+        .unwrap();
+
+    let (fresh, cause) = unsaved(manager.token(&by_user("uma@example.com")).await);
+    assert_eq!(fresh.access_token.unwrap().secret(), "access-1");
+    assert!(cause.contains("PutSecretValue"), "{cause}");
+    // The stored copy is still the expired one; lookups and refresh-ahead hand over the kept token.
+    let stale = store.inner.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stale.access_token.as_ref().unwrap().secret(), "access-old");
+    let ahead = manager.refresh_ahead(stale).await.unwrap().unwrap();
+    assert_eq!(ahead.access_token.unwrap().secret(), "access-1");
+    unsaved(manager.token(&by_user("uma@example.com")).await);
+    assert_eq!(zoho.refreshes(), 1, "one refresh: the kept token is used");
+
+    // Saved again once AWS takes it.
+    store.refuse(false);
+    past_backoff().await;
+    let saved = manager
+        .token(&OAuthToken::default().with_id(&id))
+        .await
+        .unwrap();
+    assert_eq!(saved.access_token.unwrap().secret(), "access-1");
+    let stored = store.inner.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stored.access_token.unwrap().secret(), "access-1");
+
+    // Refused again, then deleted by an operator before the next save: the deletion stands.
+    let expired = stored_like(&id, "uma@example.com");
+    store.inner.update_token(&expired).await.unwrap();
+    store.refuse(true);
+    unsaved(manager.token(&OAuthToken::default().with_id(&id)).await);
+    assert_eq!(zoho.refreshes(), 2);
+    store.inner.delete_token(&id).await.unwrap();
+    store.refuse(false);
+    past_backoff().await;
+    let err = manager
+        .token(&OAuthToken::default().with_id(&id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    assert!(store.inner.find_token_by_id(&id).await.unwrap().is_none());
+    assert!(
+        store.inner.get_tokens().await.unwrap().is_empty(),
+        "not re-created"
+    );
+    assert_eq!(zoho.refreshes(), 2);
+}
+
+/// `user`'s stored token under `id`, expired.
+fn stored_like(id: &str, user: &str) -> OAuthToken {
+    stored(user, -1_000).with_id(id)
+}

@@ -17,12 +17,14 @@ prop_compose! {
         id in text(), user in text(), client_id in text(), secret in text(), grant in text(),
         refresh in text(), access in text(), expiry in proptest::option::of(any::<u64>()),
         redirect in text(), domain in text(), source_id in text(),
+        issued in proptest::option::of(any::<u64>()),
     ) -> OAuthToken {
         OAuthToken {
             id, user_name: user, client_id,
             client_secret: secret.map(Into::into), grant_token: grant.map(Into::into),
             refresh_token: refresh.map(Into::into), access_token: access.map(Into::into),
             expires_at_ms: expiry, redirect_url: redirect, api_domain: domain, source_id,
+            issued_at_ms: issued,
         }
     }
 }

@@ -70,6 +70,8 @@ pub(crate) fn token_from(dict: &Bound<'_, PyDict>) -> PyResult<OAuthToken> {
         api_domain: text(dict, "api_domain")?,
         // The SDK's tokens have no source id; it stays whatever the stored token holds.
         source_id: None,
+        // Nor an issue time: the stored one is kept with the stored access token (`fill_from`).
+        issued_at_ms: None,
     })
 }
 

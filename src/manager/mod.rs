@@ -1,6 +1,8 @@
 //! [`TokenManager`]: the Zoho SDK's token flow over any [`TokenStore`], safe under concurrency.
 
+mod margin;
 mod refresh;
+mod unsaved;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -16,12 +18,18 @@ use crate::error::{Error, Result};
 use crate::lease::{CLOCK_SKEW, RefreshCoordinator};
 use crate::secret::AccessToken;
 use crate::store::TokenStore;
-use crate::token::{OAuthToken, now_ms};
+use crate::token::OAuthToken;
 use refresh::{ClearOnDrop, Found, flight_key};
+use unsaved::{Settled, Unsaved};
 
 /// The default refresh margin: refresh when the access token has less than this left. Long enough for
-/// slow networks and clock skew, far below Zoho's one-hour lifetime.
+/// slow networks and clock skew, far below Zoho's one-hour lifetime. A token whose lifetime is known is
+/// refreshed within a quarter of it when that is shorter (see
+/// [`TokenManagerBuilder::min_refresh_margin`]).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// The default least margin for a short-lived token: the Zoho SDKs refresh by themselves within 5 s of
+/// expiry, so a token handed to one should have more than that left.
+pub const DEFAULT_MIN_REFRESH_MARGIN: Duration = Duration::from_secs(5);
 /// The longest accepted margin: a margin near the token's lifetime would refresh on every request.
 pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
 
@@ -63,12 +71,15 @@ struct Inner {
     accounts: AccountsClient,
     coordinator: Option<Arc<dyn RefreshCoordinator>>,
     margin: Duration,
+    min_margin: Duration,
     lease_ttl: Duration,
     wait_timeout: Duration,
     user_naming: UserNaming,
     concurrency: NonZeroUsize,
     inflight: SyncMutex<HashMap<String, WeakFlight>>,
     refreshed_at: SyncMutex<HashMap<String, Instant>>,
+    /// Tokens Zoho issued that the store refused, kept until a later save succeeds (see unsaved.rs).
+    unsaved: SyncMutex<Vec<Unsaved>>,
 }
 
 /// The settings and the number of refreshes in flight: the in-flight and recently-refreshed maps are
@@ -80,16 +91,23 @@ impl std::fmt::Debug for Inner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len();
+        let unsaved = self
+            .unsaved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         f.debug_struct("TokenManager")
             .field("store", &self.store)
             .field("accounts", &self.accounts)
             .field("coordinated", &self.coordinator.is_some())
             .field("margin", &self.margin)
+            .field("min_margin", &self.min_margin)
             .field("lease_ttl", &self.lease_ttl)
             .field("wait_timeout", &self.wait_timeout)
             .field("user_naming", &self.user_naming)
             .field("concurrency", &self.concurrency)
             .field("in_flight", &in_flight)
+            .field("unsaved", &unsaved)
             .finish()
     }
 }
@@ -102,6 +120,7 @@ pub struct TokenManagerBuilder {
     accounts: AccountsClient,
     coordinator: Option<Arc<dyn RefreshCoordinator>>,
     margin: Duration,
+    min_margin: Duration,
     lease_ttl: Duration,
     wait_timeout: Duration,
     user_naming: UserNaming,
@@ -127,9 +146,21 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// Refresh when the access token has less than `margin` left (default 60 s, at most 15 min).
+    /// Refresh when the access token has less than `margin` left (default 60 s, at most 15 min), or,
+    /// for a token whose lifetime is known (it records when Zoho issued it) and a quarter of that is
+    /// shorter, less than that quarter: a token living 90 s is refreshed 22.5 s before expiry, not 60 s
+    /// (which would make a 40 s token due on arrival, a refresh loop). See
+    /// [`min_refresh_margin`](Self::min_refresh_margin) for the least margin.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
+        self
+    }
+
+    /// The least margin a short token's quarter of life is raised to (default 5 s, the Zoho SDKs' own:
+    /// a token handed to an SDK with less than that left is refreshed by the SDK in every process). It
+    /// never exceeds the refresh margin, nor half the token's lifetime, so a fresh token is never due.
+    pub fn min_refresh_margin(mut self, floor: Duration) -> Self {
+        self.min_margin = floor;
         self
     }
 
@@ -172,14 +203,14 @@ impl TokenManagerBuilder {
     /// Builds the manager.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a margin above 15 minutes, a lease time to live under 3 seconds, or a
-    /// wait timeout that ends before a crashed holder's lease can be taken over.
+    /// [`Error::InvalidConfig`] for a margin or least margin above 15 minutes, a lease time to live under
+    /// 3 seconds, or a wait timeout that ends before a crashed holder's lease can be taken over.
     pub fn build(self) -> Result<TokenManager> {
-        if self.margin > MAX_REFRESH_MARGIN {
+        if self.margin.max(self.min_margin) > MAX_REFRESH_MARGIN {
             return Err(Error::invalid_config(format!(
                 "refresh margin {:?} is above {MAX_REFRESH_MARGIN:?}; a margin near the token's one-hour \
                  life would refresh on every request",
-                self.margin
+                self.margin.max(self.min_margin)
             )));
         }
         if self.lease_ttl < Duration::from_secs(3) {
@@ -202,12 +233,14 @@ impl TokenManagerBuilder {
                 accounts: self.accounts,
                 coordinator: self.coordinator,
                 margin: self.margin,
+                min_margin: self.min_margin,
                 lease_ttl: self.lease_ttl,
                 wait_timeout: self.wait_timeout,
                 user_naming: self.user_naming,
                 concurrency: self.concurrency,
                 inflight: SyncMutex::default(),
                 refreshed_at: SyncMutex::default(),
+                unsaved: SyncMutex::default(),
             }),
         })
     }
@@ -233,6 +266,7 @@ impl TokenManager {
             accounts,
             coordinator: None,
             margin: DEFAULT_REFRESH_MARGIN,
+            min_margin: DEFAULT_MIN_REFRESH_MARGIN,
             lease_ttl: Duration::from_secs(30),
             wait_timeout: Duration::from_secs(40),
             user_naming: UserNaming::Email,
@@ -246,13 +280,46 @@ impl TokenManager {
     /// # Errors
     /// [`Error::InvalidToken`] when nothing is stored and there is no grant or refresh token to get a
     /// token with; the Zoho errors ([`Error::InvalidGrant`], [`Error::Throttled`], ...);
-    /// [`Error::SaveAfterRefresh`] (with the fresh token) when saving failed; store failures.
+    /// [`Error::SaveAfterRefresh`] (with the fresh token) when saving failed: the manager keeps that
+    /// token, hands it out in the same error while the store keeps refusing it (the error names why),
+    /// and saves it again on a later call, so a grant's token is not lost and Zoho is not asked again;
+    /// [`Error::TokenDeleted`] when the token was deleted meanwhile; store failures.
     pub async fn token(&self, partial: &OAuthToken) -> Result<OAuthToken> {
-        let found = self.inner.lookup(partial).await?;
-        if !self.inner.is_due(&found.token, self.inner.margin) {
+        let margin = self.inner.margin;
+        let found = match self.inner.settle_unsaved(partial).await? {
+            Settled::Nothing => self.inner.lookup(partial).await?,
+            Settled::Saved(stored) => Found::stored(stored),
+            Settled::Unsaved(token, cause) => {
+                if !self.inner.is_due(&token, margin) {
+                    return Err(Error::SaveAfterRefresh {
+                        token: Box::new(token),
+                        source: Box::new(cause),
+                    });
+                }
+                // Due itself: refreshed with its own refresh token (a grant's exists nowhere else).
+                let stored = token.id.is_some();
+                Found { token, stored }
+            }
+        };
+        if !self.inner.is_due(&found.token, margin) {
             return Ok(found.token);
         }
-        self.refresh(found, self.inner.margin).await
+        self.refresh(found, margin).await
+    }
+
+    /// How long before its expiry `token` is refreshed: the refresh margin, or a quarter of the token's
+    /// lifetime when that is known and shorter (never under the least margin, nor over half the
+    /// lifetime). See [`TokenManagerBuilder::refresh_margin`].
+    pub fn refresh_margin(&self, token: &OAuthToken) -> Duration {
+        self.inner.margin_for(token, self.inner.margin)
+    }
+
+    /// Whether this manager keeps a token matching `partial` (by id; else by user, grant, refresh or
+    /// access token) that Zoho issued and the store refused: [`token`](Self::token) hands it out and
+    /// saves it again. A binding that looks tokens up in the store first asks `token` for it instead,
+    /// since the store does not have it.
+    pub fn holds_unsaved(&self, partial: &OAuthToken) -> bool {
+        self.inner.holds_unsaved(partial)
     }
 
     /// `found`, a token as the store returned it, made fresh for at least the refresh margin before it
@@ -267,14 +334,24 @@ impl TokenManager {
     /// As [`TokenManager::token`], except [`Error::SaveAfterRefresh`] and [`Error::TokenDeleted`]: the
     /// caller may hand over `found` and let its own refresh run.
     pub async fn refresh_ahead(&self, found: OAuthToken) -> Result<Option<OAuthToken>> {
-        let (Some(id), Some(_), Some(expires_at)) =
-            (&found.id, &found.refresh_token, found.expires_at_ms)
+        let (Some(id), Some(_), Some(_)) = (&found.id, &found.refresh_token, found.expires_at_ms)
         else {
             return Ok(Some(found));
         };
-        let margin = u64::try_from(self.inner.margin.as_millis()).unwrap_or(u64::MAX);
-        if expires_at.saturating_sub(now_ms()) > margin {
-            return Ok(Some(found));
+        // A newer token this process could not save yet is handed over (and saved again) instead.
+        if !self.inner.holds_unsaved(&found) {
+            if !self.inner.is_due(&found, self.inner.margin) {
+                return Ok(Some(found));
+            }
+            // The copy may be stale (a read cache): read past it first, so processes whose copies age
+            // together take no lease for a token another process refreshed already.
+            match self.inner.store.reload_token(id).await? {
+                None => return Ok(None),
+                Some(latest) if !self.inner.is_due(&latest, self.inner.margin) => {
+                    return Ok(Some(latest));
+                }
+                Some(_) => {}
+            }
         }
         match self.token(&OAuthToken::default().with_id(id.clone())).await {
             Ok(fresh) => Ok(Some(fresh)),

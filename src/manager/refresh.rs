@@ -98,9 +98,11 @@ impl Inner {
         }
     }
 
-    /// Whether the token needs a refresh: no access token, or less than `margin` left. A token this
-    /// manager refreshed less than `margin` ago is used until it actually expires, so a short lifetime
-    /// from Zoho cannot start a refresh loop.
+    /// Whether the token needs a refresh: no access token, or less than `margin` left, fitted to the
+    /// token's lifetime when it is known (a quarter of it, see `margin.rs`), so a token that lives
+    /// minutes is not due on arrival in any process. A token this manager refreshed less than that
+    /// margin ago is used until it actually expires, so a short lifetime from Zoho that the token does
+    /// not record cannot start a refresh loop in this process either.
     pub(super) fn is_due(&self, token: &OAuthToken, margin: Duration) -> bool {
         let (Some(_), Some(expires_at)) = (&token.access_token, token.expires_at_ms) else {
             return true;
@@ -109,11 +111,17 @@ impl Inner {
         if now >= expires_at {
             return true;
         }
+        // Forced refreshes (refresh_now, or a refresh_due window beyond the longest margin) ask for it.
+        let forced = margin > MAX_REFRESH_MARGIN;
+        let margin = if forced {
+            margin
+        } else {
+            self.margin_for(token, margin)
+        };
         if now.saturating_add(margin.as_millis() as u64) < expires_at {
             return false;
         }
-        // Forced refreshes (refresh_now, or a refresh_due window beyond the longest margin) ask for it.
-        if margin > MAX_REFRESH_MARGIN {
+        if forced {
             return true;
         }
         let recent = self
@@ -288,10 +296,21 @@ impl Inner {
             self.store.save_token(&mut saved).await
         };
         match written {
-            Ok(()) => Ok(saved),
+            Ok(()) => {
+                self.forget_unsaved(&saved);
+                Ok(saved)
+            }
             // Deleted while Zoho answered: the deletion stands, and the fresh token is not handed out.
-            Err(e @ Error::TokenDeleted { .. }) => Err(e),
-            Err(e) => Err(unsaved(&fresh, e)),
+            Err(e @ Error::TokenDeleted { .. }) => {
+                self.forget_unsaved(&fresh);
+                Err(e)
+            }
+            // Kept, so the token Zoho issued (for a grant, the only copy of its refresh token) is not
+            // lost: handed to callers and saved again later (see unsaved.rs).
+            Err(e) => {
+                self.remember_unsaved(&fresh, &e);
+                Err(unsaved(&fresh, e))
+            }
         }
     }
 }

@@ -304,6 +304,7 @@ fn fields(f: [Option<String>; 10]) -> Result<OAuthToken, String> {
         redirect_url: redirect,
         api_domain,
         source_id: None,
+        issued_at_ms: None,
     })
 }
 
