@@ -1,6 +1,8 @@
 //! A fleet of processes on "real AWS": each guarantee of the store, checked with several processes at
 //! once (each with its own client, store and manager), stale state, AWS as it is (`common::strict`:
-//! listings that lag, uneven pages, the version quota), and operators racing applications. LocalStack behind it, a mock Zoho beside it.
+//! listings that lag, uneven pages, the version quota), and operators racing applications. LocalStack behind
+//! it, and Zoho as strict as Zoho beside it (`common::strict_zoho`: a grant once, the refresh window, the
+//! live-token and refresh-token limits); every scenario ends inside Zoho's limits.
 //!
 //! (a) data-key rotation and (b) index-key rotation with a long-lived process on the old keyring;
 //! (c) delete, purge and revoke racing refreshes; (d) cold starts inside the listing lag for each SDK
@@ -18,8 +20,9 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
 };
 use common::strict::StrictAws;
-use common::zoho::Zoho;
+use common::strict_zoho::StrictZoho;
 use common::{OnSend, client, client_with, keyring, token_names, unique_prefix};
+use serde_json::json;
 use zoho_token_store::{
     BulkOptions, Error, OAuthToken, RefreshCoordinator, RotationEvent, RotationHandler,
     SecretKeySource, SecretsManagerStore, TokenManager, TokenStore,
@@ -45,6 +48,14 @@ fn aws_as_it_is() -> Arc<StrictAws> {
         "100",
     ]))
 }
+
+/// Zoho as the fleet meets it, knowing the fleet's API client (`client_credentials`).
+fn strict_zoho() -> StrictZoho {
+    StrictZoho::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+}
+
+const CLIENT_ID: &str = "1000.CLIENTID";
+const CLIENT_SECRET: &str = "client-secret";
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -96,7 +107,7 @@ fn store_on(
 async fn process(
     lag: &StrictAws,
     prefix: &str,
-    zoho: &Zoho,
+    zoho: &StrictZoho,
 ) -> (Arc<SecretsManagerStore>, TokenManager) {
     process_on(lag.client().await, prefix, zoho)
 }
@@ -104,7 +115,7 @@ async fn process(
 fn process_on(
     client: aws_sdk_secretsmanager::Client,
     prefix: &str,
-    zoho: &Zoho,
+    zoho: &StrictZoho,
 ) -> (Arc<SecretsManagerStore>, TokenManager) {
     let store = Arc::new(
         SecretsManagerStore::builder(client, keyring())
@@ -121,7 +132,7 @@ fn process_on(
 
 fn client_credentials() -> OAuthToken {
     OAuthToken::default()
-        .with_client("1000.CLIENTID", "client-secret")
+        .with_client(CLIENT_ID, CLIENT_SECRET)
         .with_redirect_url("https://app.example.com/oauth/callback")
 }
 
@@ -147,7 +158,7 @@ fn access_only(access: &str) -> OAuthToken {
 
 /// A sign-in by a process configured with a grant token: what gives an access-token-only fleet the
 /// token it is configured with.
-async fn sign_in(lag: &StrictAws, prefix: &str, zoho: &Zoho) -> OAuthToken {
+async fn sign_in(lag: &StrictAws, prefix: &str, zoho: &StrictZoho) -> OAuthToken {
     let (_, manager) = process(lag, prefix, zoho).await;
     manager
         .token(&configured(Config::GrantOnly, ""))
@@ -156,10 +167,11 @@ async fn sign_in(lag: &StrictAws, prefix: &str, zoho: &Zoho) -> OAuthToken {
 }
 
 async fn cold_starts_inside_the_lag(config: Config) {
-    let zoho = Zoho::start_with(Duration::from_millis(800), usize::MAX, 3600)
-        .await
-        .with_grants()
-        .await;
+    let zoho = strict_zoho();
+    // Zoho takes 0.8 s per refresh: processes that start meanwhile meet a refresh in flight.
+    zoho.hooks(&json!({"slow_refreshes": 1_000_000, "refresh_delay": 0.8}));
+    zoho.grant("code-signin");
+    zoho.refresh_token("refresh-seed", "ulla@example.com");
     let lag = aws_as_it_is();
     let prefix = unique_prefix(&format!("fleet-lag-{config:?}"));
 
@@ -279,6 +291,8 @@ async fn cold_starts_inside_the_lag(config: Config) {
         "{config:?}: no grant exchanged again"
     );
     assert_eq!(token_names(&client().await, &prefix, true).await.len(), 1);
+    assert_eq!(zoho.stat("refused_exchanges"), 0, "{config:?}");
+    zoho.assert_within_limits();
 }
 
 #[tokio::test]
@@ -306,7 +320,8 @@ async fn lag_access_token_only() {
 /// because the strict model's lag is toothless.
 #[tokio::test]
 async fn lag_control_a_store_that_trusts_listings_exchanges_the_grant_twice() {
-    let zoho = Zoho::start().await.with_grants().await;
+    let zoho = strict_zoho();
+    zoho.grant("code-signin");
     let lag = aws_as_it_is();
     let prefix = unique_prefix("fleet-lag-control");
     let trusting = || async {
@@ -330,12 +345,14 @@ async fn lag_control_a_store_that_trusts_listings_exchanges_the_grant_twice() {
         "{second:?}"
     );
     assert_eq!(zoho.exchanges(), 2);
+    assert_eq!(zoho.stat("refused_exchanges"), 1, "Zoho refused the second");
 }
 
 // ---- (c) deletes that stick -----------------------------------------------------------------------
 
-/// A stored token whose access token has expired.
-async fn expired_token(store: &SecretsManagerStore, user: &str) -> OAuthToken {
+/// A stored token whose access token has expired; its refresh token Zoho issued before the test.
+async fn expired_token(store: &SecretsManagerStore, zoho: &StrictZoho, user: &str) -> OAuthToken {
+    zoho.refresh_token(&format!("refresh-{user}"), user);
     let mut token = client_credentials()
         .with_user_name(user)
         .with_refresh_token(format!("refresh-{user}"))
@@ -355,30 +372,29 @@ async fn until(mut done: impl FnMut() -> bool) {
     panic!("condition not reached in 10 s");
 }
 
-/// A refresh is in flight at Zoho while `operator` removes the token: the refresh ends with
-/// `TokenDeleted` and the token stays deleted.
+/// A refresh is in flight at Zoho (Zoho minted the token; its answer is held) while `operator` removes
+/// the token: the refresh ends with `TokenDeleted` and the token stays deleted.
 async fn delete_racing_a_refresh<F, Fut>(what: &str, operator: F)
 where
     F: FnOnce(Arc<SecretsManagerStore>, TokenManager, OAuthToken) -> Fut,
     Fut: Future<Output = ()>,
 {
-    // Zoho takes 5 s: ample time for the operator's change to land while the refresh is in flight.
-    let zoho = Zoho::start_with(Duration::from_secs(5), 1, 3600)
-        .await
-        .with_grants()
-        .await;
+    // Zoho's answer to the refresh waits until the operator's change has landed.
+    let zoho = strict_zoho();
+    zoho.hooks(&json!({"hang_next_refresh": true}));
     let prefix = unique_prefix(&format!("fleet-delete-{what}"));
     let app = process_on(client().await, &prefix, &zoho);
     let operator_side = process_on(client().await, &prefix, &zoho);
-    let token = expired_token(&app.0, &format!("{what}@example.com")).await;
+    let token = expired_token(&app.0, &zoho, &format!("{what}@example.com")).await;
     let id = token.id.clone().unwrap();
     let refreshing = tokio::spawn({
         let manager = app.1.clone();
         let query = OAuthToken::default().with_id(&id);
         async move { manager.token(&query).await }
     });
-    until(|| zoho.refreshes() == 1).await;
+    until(|| zoho.hung()).await;
     operator(operator_side.0, operator_side.1, token).await;
+    zoho.release();
     let result = refreshing.await.unwrap();
     assert!(
         matches!(&result, Err(Error::TokenDeleted { id: gone }) if *gone == id),
@@ -395,6 +411,7 @@ where
         "{what}: no live token secret"
     );
     // A new sign-in still stores a token, as before.
+    zoho.grant(&format!("code-{what}"));
     let signed_in = app
         .1
         .token(
@@ -406,8 +423,10 @@ where
         .unwrap();
     assert_eq!(
         signed_in.refresh_token.unwrap().secret(),
-        format!("refresh-code-{what}")
+        format!("refresh-for-code-{what}")
     );
+    assert_eq!(zoho.stat("refreshes"), 1, "{what}: the one refresh, minted");
+    assert_eq!(zoho.stat("invalid_token"), 0, "{what}");
 }
 
 #[tokio::test]
@@ -442,7 +461,7 @@ async fn revoke_racing_a_refresh_sticks() {
 
 #[tokio::test]
 async fn refresh_due_reencrypt_retag_and_rotation_never_bring_a_deleted_token_back() {
-    let zoho = Zoho::start().await;
+    let zoho = strict_zoho();
     let prefix = unique_prefix("fleet-delete-bulk");
     // Consistent listings, but AWS's refusal of writes to a secret scheduled for deletion.
     let aws = Arc::new(StrictAws::start(&[
@@ -456,8 +475,8 @@ async fn refresh_due_reencrypt_retag_and_rotation_never_bring_a_deleted_token_ba
             .build()
             .unwrap(),
     );
-    let a = expired_token(&store, "ada@example.com").await;
-    let b = expired_token(&store, "bob@example.com").await;
+    let a = expired_token(&store, &zoho, "ada@example.com").await;
+    let b = expired_token(&store, &zoho, "bob@example.com").await;
 
     // refresh_due lists both, then one is deleted before its refresh is saved.
     let (victim, hook_prefix, hook_aws) = (a.id.clone().unwrap(), prefix.clone(), aws.clone());
@@ -538,7 +557,7 @@ async fn refresh_due_reencrypt_retag_and_rotation_never_bring_a_deleted_token_ba
     );
 
     // Re-tag and rotation steps on a deleted token write nothing and say so.
-    let mut c = expired_token(&store, "cy@example.com").await;
+    let mut c = expired_token(&store, &zoho, "cy@example.com").await;
     let name = store.secret_name(c.id.as_deref().unwrap()).unwrap();
     store.delete_token(c.id.as_deref().unwrap()).await.unwrap();
     let report = store.retag(&BulkOptions::default()).await.unwrap();
@@ -566,13 +585,14 @@ async fn refresh_due_reencrypt_retag_and_rotation_never_bring_a_deleted_token_ba
         2,
         "the two listed tokens were refreshed at Zoho, no more"
     );
+    zoho.assert_within_limits();
 }
 
 // ---- (e) background writers compare-and-swap -------------------------------------------------------
 
 #[tokio::test]
 async fn rotation_finish_keeps_an_application_save_made_after_create() {
-    let zoho = Zoho::start().await;
+    let zoho = strict_zoho();
     let prefix = unique_prefix("fleet-finish");
     let store = Arc::new(
         SecretsManagerStore::builder(client().await, keyring())
@@ -580,7 +600,7 @@ async fn rotation_finish_keeps_an_application_save_made_after_create() {
             .build()
             .unwrap(),
     );
-    let mut token = expired_token(&store, "fin@example.com").await;
+    let mut token = expired_token(&store, &zoho, "fin@example.com").await;
     let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
     let handler = RotationHandler::new(Arc::clone(&store), zoho.accounts());
     let version = "fedcba9876543210fedcba9876543210";
@@ -832,7 +852,8 @@ async fn a_throttled_renew_is_retried_and_the_lease_kept() {
     // The refresh takes 9.5 s (under the accounts client's 10 s timeout); the lease lives 3 s and is
     // taken over 5 s of clock skew after that, so from 8 s on only renewal keeps it. The first renewal
     // is throttled, with the SDK's own retries off.
-    let zoho = Zoho::start_with(Duration::from_millis(9_500), 1, 3600).await;
+    let zoho = strict_zoho();
+    zoho.hooks(&json!({"slow_refreshes": 1, "refresh_delay": 9.5}));
     let prefix = unique_prefix("fleet-renew");
     let throttling = {
         let base = common::sdk_config().await;
@@ -848,7 +869,7 @@ async fn a_throttled_renew_is_retried_and_the_lease_kept() {
             .build()
             .unwrap(),
     );
-    let token = expired_token(&holder_store, "ren@example.com").await;
+    let token = expired_token(&holder_store, &zoho, "ren@example.com").await;
     let id = token.id.clone().unwrap();
     let holder = TokenManager::builder(holder_store.clone(), zoho.accounts())
         .coordinator(holder_store.clone())
