@@ -456,48 +456,61 @@ fn an_older_file_never_puts_back_older_tokens() {
 }
 
 #[test]
-fn a_row_from_a_file_written_before_the_stored_token_changed_does_not_replace_it() {
-    let env = Env::new("import-changed-since");
-    env.cmd()
-        .arg("import")
-        .arg(env.file(
-            "first.txt",
-            &sdk_row("cy@example.com", "1000.CRM", "first", 1_900_000_000_000),
-        ))
-        .assert()
-        .success();
-    // Same expiry, other values, in a file last written an hour ago: the stored token changed since.
-    let stale = env.file(
-        "stale.txt",
-        &sdk_row("cy@example.com", "1000.CRM", "stale", 1_900_000_000_000),
+fn files_are_ordered_by_their_tokens_whatever_the_files_times() {
+    let env = Env::new("import-token-order");
+    let older = env.file(
+        "older.txt",
+        &sdk_row("cy@example.com", "1000.CRM", "older", 1_900_000_000_000),
     );
+    let newer = env.file(
+        "newer.txt",
+        &sdk_row("cy@example.com", "1000.CRM", "newer", 1_900_000_003_600),
+    );
+    // The newer file was copied from a backup: its time says an hour ago, the older file's says now.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     std::fs::File::options()
         .write(true)
-        .open(&stale)
+        .open(&newer)
         .unwrap()
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .set_modified(an_hour_ago)
         .unwrap();
+    env.cmd().arg("import").arg(&older).assert().success();
     env.cmd()
         .arg("import")
-        .arg(&stale)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "the stored token is newer (it changed after the file was written)",
-        ));
-    assert_eq!(
-        field(&stored(&env), "cy@example.com", "access_token"),
-        "1000.access-first"
-    );
-    // The same rows in a file written now do replace it.
-    let fresh = env.file(
-        "fresh.txt",
-        &sdk_row("cy@example.com", "1000.CRM", "stale", 1_900_000_000_000),
-    );
-    env.cmd()
-        .arg("import")
-        .arg(&fresh)
+        .arg(&newer)
         .assert()
         .success()
         .stdout(predicate::str::contains("updated 1"));
+    assert_eq!(
+        field(&stored(&env), "cy@example.com", "access_token"),
+        "1000.access-newer"
+    );
+    // The older file, touched now, still does not put its token back.
+    std::fs::File::options()
+        .write(true)
+        .open(&older)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    env.cmd()
+        .arg("import")
+        .arg(&older)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("it expires later than the row"));
+    // Same expiry, other values: in doubt, the stored token stays, and the report says why.
+    let tie = env.file(
+        "tie.txt",
+        &sdk_row("cy@example.com", "1000.CRM", "tie", 1_900_000_003_600),
+    );
+    env.cmd()
+        .arg("import")
+        .arg(&tie)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("it expires when the row does"));
+    assert_eq!(
+        field(&stored(&env), "cy@example.com", "access_token"),
+        "1000.access-newer"
+    );
 }

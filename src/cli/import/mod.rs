@@ -33,7 +33,6 @@ pub async fn run(
 ) -> Outcome {
     let rows = read::read(file, format).map_err(Failure::Failed)?;
     // A stored token that changed after the file was written is newer than any row of it.
-    let written_at = std::fs::metadata(file).and_then(|m| m.modified()).ok();
     let store = g.store().await?;
     // With another store's index key, every row would look new ("would be: created N"): say so once.
     store.check_index_key().await?;
@@ -45,7 +44,7 @@ pub async fn run(
     for row in rows {
         bar.inc(1);
         let number = row.number;
-        match import_row(&store, row, written_at, dry_run, new_ids).await {
+        match import_row(&store, row, dry_run, new_ids).await {
             RowEnd::Done(change, mapped) => tally.count(number, change, mapped),
             RowEnd::Failed(reason) => tally.failures.push((number, reason)),
             RowEnd::Stop(e) => {
@@ -85,7 +84,6 @@ impl From<crate::Error> for RowEnd {
 async fn import_row(
     store: &SecretsManagerStore,
     row: read::Row,
-    written_at: Option<std::time::SystemTime>,
     dry_run: bool,
     new_ids: bool,
 ) -> RowEnd {
@@ -112,10 +110,9 @@ async fn import_row(
             if stored == token {
                 Change::Unchanged
             } else {
-                match newer_stored(store, &stored, &token, written_at).await {
-                    Ok(Some(why)) => Change::Kept(why),
-                    Ok(None) => Change::Updated,
-                    Err(e) => return e.into(),
+                match newer_stored(&stored, &token) {
+                    Some(why) => Change::Kept(why),
+                    None => Change::Updated,
                 }
             }
         }
@@ -161,27 +158,18 @@ fn another_app(stored: &OAuthToken, row: &OAuthToken) -> Option<String> {
     })
 }
 
-/// Why the stored token is newer than the row, if it is: it expires later, or it changed after the
-/// file was written (1 `DescribeSecret`).
-async fn newer_stored(
-    store: &SecretsManagerStore,
-    stored: &OAuthToken,
-    row: &OAuthToken,
-    written_at: Option<std::time::SystemTime>,
-) -> Result<Option<&'static str>, crate::Error> {
-    if let (Some(theirs), Some(ours)) = (stored.expires_at_ms, row.expires_at_ms)
-        && theirs > ours
-    {
-        return Ok(Some("it expires later than the row"));
+/// Why the stored token is newer than the row, if it is, judged by the tokens themselves (when their
+/// access tokens expire), never by the file's time: files are copied, touched and imported out of order.
+/// A tie with other values is in doubt, so the stored token stays.
+fn newer_stored(stored: &OAuthToken, row: &OAuthToken) -> Option<&'static str> {
+    match (stored.expires_at_ms, row.expires_at_ms) {
+        (Some(theirs), Some(ours)) if theirs > ours => Some("it expires later than the row"),
+        (Some(theirs), Some(ours)) if theirs == ours => {
+            Some("it expires when the row does, with other values, so the row is not newer")
+        }
+        (Some(_), None) => Some("it has an access token and the row has none"),
+        _ => None,
     }
-    let (Some(id), Some(written_at)) = (&stored.id, written_at) else {
-        return Ok(None);
-    };
-    Ok(store
-        .last_changed(id)
-        .await?
-        .filter(|changed| *changed > written_at)
-        .map(|_| "it changed after the file was written"))
 }
 
 /// What is stored for this row now: the same identity first (whatever id or layout it came from), then
