@@ -19,15 +19,35 @@ use crate::token::OAuthToken;
 pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(5);
 
 /// A held refresh lease. Keep it until the refreshed token is saved, then release it.
+///
+/// Its holder acts on the token (calls Zoho, saves) only until [`held_until`](Self::held_until): past
+/// that moment another process may take the lease over, so a holder that could not renew it in time
+/// stops.
 #[derive(Clone, Debug)]
 pub struct Lease {
     pub(crate) token_id: String,
-    /// Which link of the token's lease chain it holds (see the Secrets Manager lease).
-    pub(crate) link: u32,
+    /// How many times the token's lease was taken over since it was last free (see the Secrets
+    /// Manager lease): 0 for a lease taken free.
+    pub(crate) generation: u32,
+    /// Who holds it: random per acquisition, written into the lease, so the holder recognises its own
+    /// write when the answer to it was lost.
+    pub(crate) holder: String,
+    /// The version of the lease secret that holds it, for compare-and-swap.
     pub(crate) version: String,
-    /// Until when its holder may still renew it or free it by deleting it: well before it expires, by
-    /// the holder's clock (milliseconds since the epoch; see the Secrets Manager lease).
+    /// Until when its holder may still act on it (renew it, free it, call Zoho, save): well before it
+    /// expires, by the holder's clock (milliseconds since the epoch; see the Secrets Manager lease).
     pub(crate) release_by_ms: u64,
+    /// When a call the holder makes on the lease is abandoned if it has not answered: past it, the
+    /// call could land after a takeover (milliseconds since the epoch).
+    pub(crate) calls_end_by_ms: u64,
+}
+
+impl Lease {
+    /// Until when the holder may act on the token under this lease (renewing moves it on); past it
+    /// the lease may have been taken over.
+    pub fn held_until(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_millis(self.release_by_ms)
+    }
 }
 
 /// Cross-process mutual exclusion for refreshing one token.
@@ -43,7 +63,8 @@ pub trait RefreshCoordinator: Send + Sync + fmt::Debug {
     /// A backend failure.
     async fn try_acquire(&self, token_id: &str, ttl: Duration) -> Result<Option<Lease>>;
 
-    /// Extends a held lease to `ttl` from now; `false` when it was lost (expired and taken over).
+    /// Extends a held lease to `ttl` from now; `false` when it was lost (taken over, deleted) or may
+    /// have been (too late to be sure it is still held): its holder then stops acting on the token.
     ///
     /// # Errors
     /// A backend failure.
@@ -60,7 +81,8 @@ pub trait RefreshCoordinator: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
-    /// Gives the lease up. Releasing a lease that was lost does nothing.
+    /// Gives the lease up. Releasing a lease that was lost, or that may have been, does nothing (it
+    /// expires on its own).
     ///
     /// # Errors
     /// A backend failure.

@@ -151,7 +151,8 @@ impl Inner {
                 None => return self.refresh_now(found).await,
             },
         };
-        let started = Instant::now();
+        let mut started = Instant::now();
+        let mut lost_once = false;
         let mut pause = Duration::from_millis(100);
         loop {
             if let Some(lease) = coordinator.try_acquire(&id, self.lease_ttl).await? {
@@ -160,7 +161,17 @@ impl Inner {
                     lease: Arc::new(Mutex::new(lease)),
                     released: false,
                 };
-                return self.refresh_holding(found, margin, held).await;
+                match self.refresh_holding(found.clone(), margin, held).await {
+                    Holding::Done(result) => return *result,
+                    // Another process may hold it now and refresh: wait for its token as any waiter
+                    // does, for a whole wait (once: a process that keeps losing leases gives up).
+                    Holding::Lost if !lost_once => {
+                        lost_once = true;
+                        started = Instant::now();
+                        pause = Duration::from_millis(100);
+                    }
+                    Holding::Lost => {}
+                }
             }
             if started.elapsed() >= self.wait_timeout {
                 return Err(Error::RefreshTimeout {
@@ -179,12 +190,14 @@ impl Inner {
         }
     }
 
+    /// Refreshes under a held lease: [`Holding::Lost`] when the lease was lost, or may have been,
+    /// before the refresh ended (then nothing more is done under it: no call to Zoho, no save).
     async fn refresh_holding(
         &self,
         found: Found,
         margin: Duration,
         mut held: HeldLease,
-    ) -> Result<OAuthToken> {
+    ) -> Holding {
         let id = found.token.id.clone().unwrap_or_default();
         // Re-read under the lease: another process may have refreshed just before we took it (or, for a
         // token with no id, exchanged its grant and saved the result), or an operator may have deleted the
@@ -192,46 +205,39 @@ impl Inner {
         let latest = match self.latest(&found).await {
             Ok(Some(stored)) if !self.is_due(&stored, margin) => {
                 held.release().await;
-                return Ok(stored);
+                return Holding::Done(Box::new(Ok(stored)));
             }
             Ok(Some(stored)) => Found::stored(stored),
             Ok(None) if found.stored => {
                 held.release().await;
-                return Err(Error::TokenDeleted { id });
+                return Holding::Done(Box::new(Err(Error::TokenDeleted { id })));
             }
             Ok(None) => found,
             Err(e) => {
                 held.release().await;
-                return Err(e);
+                return Holding::Done(Box::new(Err(e)));
             }
         };
-        let renewing = async {
-            // Keep the lease while Zoho is slow; stop quietly if it is lost (the refresh still completes).
-            // A throttled or failed renew is not a lost lease: it is still ours until it expires, so try
-            // again soon instead of giving it up.
-            let mut pause = self.lease_ttl / 3;
-            loop {
-                tokio::time::sleep(pause).await;
-                let mut lease = held.lease.lock().await;
-                match held.coordinator.renew(&mut lease, self.lease_ttl).await {
-                    Ok(true) => pause = self.lease_ttl / 3,
-                    Err(e) if e.is_retryable() => {
-                        tracing::debug!(token = %id, error = %e, "renewing the refresh lease failed; retrying");
-                        pause = self.lease_ttl / 12;
-                    }
-                    Ok(false) | Err(_) => {
-                        tracing::warn!(token = %id, "refresh lease lost while refreshing");
-                        std::future::pending::<()>().await;
-                    }
-                }
-            }
-        };
+        // The refresh runs only while the lease is surely held: the watch ends when it was lost or
+        // may have been, and the refresh is dropped where it stands (a call to Zoho or a save in
+        // flight is abandoned). Checked first, so a lease already past its time starts nothing.
         let result = tokio::select! {
-            result = self.refresh_now(latest) => result,
-            () = renewing => unreachable!("renewal loops forever"),
+            biased;
+            () = held.watch(self.lease_ttl, &id) => None,
+            result = self.refresh_now(latest) => Some(result),
         };
-        held.release().await;
-        result
+        match result {
+            Some(result) => {
+                held.release().await;
+                Holding::Done(Box::new(result))
+            }
+            None => {
+                tracing::warn!(token = %id, "refresh lease lost while refreshing; stopped, waiting for the new holder");
+                // Not ours to delete any more: it expires, or its new holder releases it.
+                held.released = true;
+                Holding::Lost
+            }
+        }
     }
 
     /// The stored token as it is now, read past any cache: by id, or for a token with no id yet by its
@@ -315,6 +321,14 @@ impl Inner {
     }
 }
 
+/// How a refresh under a lease ended.
+enum Holding {
+    /// It ran to its end (or found nothing to do): its result.
+    Done(Box<Result<OAuthToken>>),
+    /// The lease was lost, or may have been, before it ended: it stopped.
+    Lost,
+}
+
 /// A lease this process holds; released on every path, and by a spawned task if the refresh is
 /// cancelled (otherwise it would only free itself when its time to live runs out).
 struct HeldLease {
@@ -329,6 +343,41 @@ impl HeldLease {
         let lease = self.lease.lock().await.clone();
         if let Err(e) = self.coordinator.release(&lease).await {
             tracing::warn!(error = %e, "could not release a refresh lease; it expires on its own");
+        }
+    }
+
+    /// Keeps the lease while the refresh runs, renewing it a third of its time to live after each
+    /// renewal; returns when it was lost (taken over, deleted), or may have been: its renewal failed
+    /// for good, or did not succeed before the moment its holder must stop acting on it. A throttled
+    /// or failed renewal is not a lost lease: it is still ours until then, so it is tried again soon.
+    async fn watch(&self, ttl: Duration, id: &str) {
+        let ttl_ms = ttl.as_millis() as u64;
+        let mut retry_at = None;
+        loop {
+            let release_by = self.lease.lock().await.release_by_ms;
+            // Renewed at a third of its time to live, when two thirds remain.
+            let due = retry_at.unwrap_or(release_by.saturating_sub(ttl_ms / 3));
+            let now = now_ms();
+            if now >= release_by {
+                return;
+            }
+            if now < due {
+                tokio::time::sleep(Duration::from_millis(due.min(release_by) - now)).await;
+                continue;
+            }
+            let mut lease = self.lease.lock().await;
+            match self.coordinator.renew(&mut lease, ttl).await {
+                Ok(true) => retry_at = None,
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(token = %id, error = %e, "renewing the refresh lease failed; retrying");
+                    retry_at = Some(now_ms() + ttl_ms / 12);
+                }
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(token = %id, error = %e, "renewing the refresh lease failed");
+                    return;
+                }
+            }
         }
     }
 }
