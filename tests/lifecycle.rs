@@ -955,26 +955,56 @@ async fn a_refreshed_token_the_store_refused_is_not_refreshed_again_and_a_delete
     let stored = store.inner.find_token_by_id(&id).await.unwrap().unwrap();
     assert_eq!(stored.access_token.unwrap().secret(), "access-1");
 
-    // Refused again, then deleted by an operator before the next save: the deletion stands.
+    // Refused again, then deleted by an operator just before the next save: the deletion stands.
     let expired = stored_like(&id, "uma@example.com");
     store.inner.update_token(&expired).await.unwrap();
     store.refuse(true);
     unsaved(manager.token(&OAuthToken::default().with_id(&id)).await);
     assert_eq!(zoho.refreshes(), 2);
+    past_backoff().await;
     store.inner.delete_token(&id).await.unwrap();
     store.refuse(false);
-    past_backoff().await;
     let err = manager
         .token(&OAuthToken::default().with_id(&id))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
-    assert!(store.inner.find_token_by_id(&id).await.unwrap().is_none());
+    assert!(!manager.holds_unsaved(&OAuthToken::default().with_id(&id)));
     assert!(
         store.inner.get_tokens().await.unwrap().is_empty(),
         "not re-created"
     );
     assert_eq!(zoho.refreshes(), 2);
+}
+
+#[tokio::test]
+async fn a_kept_token_deleted_meanwhile_is_not_handed_out_while_its_save_waits() {
+    let zoho = Zoho::start().await;
+    let store = Arc::new(DeniedWrites::default());
+    let mut token = stored("val@example.com", -1_000);
+    store.save_token(&mut token).await.unwrap();
+    let id = token.id.clone().unwrap();
+    store.refuse(true);
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .build()
+        .unwrap();
+    unsaved(manager.token(&by_user("val@example.com")).await);
+
+    // Deleted within the save's back-off: the next lookup does not hand the kept token out.
+    store.inner.delete_token(&id).await.unwrap();
+    let err = manager
+        .token(&by_user("val@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    store.refuse(false);
+    past_backoff().await;
+    assert!(
+        manager.token(&by_user("val@example.com")).await.is_err(),
+        "nothing to find: it stays deleted"
+    );
+    assert!(store.inner.get_tokens().await.unwrap().is_empty());
+    assert_eq!(zoho.refreshes(), 1);
 }
 
 /// `user`'s stored token under `id`, expired.

@@ -417,7 +417,10 @@ impl TokenManager {
     }
 
     /// Refreshes every stored token whose access token expires within `within`, a few at a time: for a
-    /// scheduled job that keeps tokens warm so requests never wait on Zoho.
+    /// scheduled job that keeps tokens warm so requests never wait on Zoho. A window up to 15 minutes
+    /// fits short-lived tokens as the margin does: a token living less than four times `within` is
+    /// refreshed within a quarter of its lifetime (so never on arrival); a longer window refreshes
+    /// every token expiring within it.
     ///
     /// # Errors
     /// Listing the store failed. Per-token failures, and stored entries that cannot be read (named by

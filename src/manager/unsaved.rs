@@ -107,19 +107,31 @@ impl Inner {
     /// is dropped, and the deletion stands.
     pub(super) async fn settle_unsaved(&self, partial: &OAuthToken) -> Result<Settled> {
         // Claimed under the lock (its next try moved on), so concurrent lookups make one save.
-        let claimed = {
+        let (claimed, waiting) = {
             let mut unsaved = self.unsaved.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(entry) = unsaved.iter_mut().find(|u| matches(&u.token, partial)) else {
                 return Ok(Settled::Nothing);
             };
             let now = Instant::now();
             if entry.next_try > now {
-                return Ok(Settled::Unsaved(entry.token.clone(), entry.cause.clone()));
+                (entry.token.clone(), Some(entry.cause.clone()))
+            } else {
+                entry.backoff = (entry.backoff * 2).min(MAX_BACKOFF);
+                entry.next_try = now + entry.backoff;
+                (entry.token.clone(), None)
             }
-            entry.backoff = (entry.backoff * 2).min(MAX_BACKOFF);
-            entry.next_try = now + entry.backoff;
-            entry.token.clone()
         };
+        if let Some(cause) = waiting {
+            // Not saved again yet, but a token deleted meanwhile is not handed out either: one read
+            // tells (free while the read cache holds it), and a failed read changes nothing.
+            if let Some(id) = &claimed.id
+                && let Ok(None) = self.store.find_token_by_id(id).await
+            {
+                self.forget_unsaved(&claimed);
+                return Err(Error::TokenDeleted { id: id.clone() });
+            }
+            return Ok(Settled::Unsaved(claimed, cause));
+        }
         match save_again(self.store.as_ref(), &claimed).await {
             Ok(stored) => {
                 self.forget_unsaved(&claimed);
