@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use common::{client, keyring, token_for, unique_prefix};
-use zoho_token_store::{OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore};
+use zoho_token_store::{Error, OAuthToken, RecoveryWindow, SecretsManagerStore, TokenStore};
 
 async fn cached(test: &str, capacity: usize, ttl: Duration) -> SecretsManagerStore {
     SecretsManagerStore::builder(client().await, keyring())
@@ -153,7 +153,7 @@ async fn a_deleted_token_is_never_served_and_entries_expire_and_are_bounded() {
 }
 
 #[tokio::test]
-async fn a_cached_save_after_another_process_deleted_the_token_still_lands() {
+async fn a_cached_save_after_another_process_deleted_the_token_is_refused_and_the_delete_stands() {
     let store = cached("cache-stale", 10, Duration::from_secs(60)).await;
     let mut token = token_for("bo@example.com", "b");
     store.save_token(&mut token).await.unwrap();
@@ -170,16 +170,23 @@ async fn a_cached_save_after_another_process_deleted_the_token_still_lands() {
         .unwrap();
 
     token.access_token = Some("access-b2".into());
-    store.save_token(&mut token).await.unwrap();
-    let fresh = other
-        .find_token_by_id(token.id.as_deref().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        fresh.access_token.unwrap().secret(),
-        "access-b2",
-        "re-created, not lost"
+    let err = store.save_token(&mut token).await.unwrap_err();
+    assert!(matches!(err, Error::TokenDeleted { .. }), "{err:?}");
+    assert!(
+        other
+            .find_token_by_id(token.id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "not re-created"
+    );
+    // Nor does this store's cache still hand it out.
+    assert!(
+        store
+            .find_token_by_id(token.id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

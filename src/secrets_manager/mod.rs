@@ -14,11 +14,11 @@
 //! | `find_token_by_id` | 1 `GetSecretValue` |
 //! | `find_token` by user | 1 `GetSecretValue`; on a miss, 1 `BatchGetSecretValue` more (tokens saved with an explicit id) |
 //! | `find_token` by refresh, grant or access token | 1 `BatchGetSecretValue` |
-//! | `save_token`, existing token | 1 `DescribeSecret` + 1 `PutSecretValue` (+ `TagResource`/`UntagResource` when an indexed field changed) |
+//! | `save_token`, existing token | 1 `DescribeSecret` + 1 `PutSecretValue` (+ `TagResource`/`UntagResource` and 1 `DescribeSecret` when an indexed field changed) |
 //! | `save_token`, new token (no id) | 1 `DescribeSecret` + 1 `CreateSecret` carrying its tags (+ 1 `BatchGetSecretValue`) |
 //! | `save_token` of an id that names no live token | 1 `DescribeSecret`; refused, nothing written |
 //! | `insert_token` under a chosen id | 1 `CreateSecret` carrying its tags |
-//! | `delete_token` | 2 `DeleteSecret` (the token and its refresh lease), in parallel |
+//! | `delete_token` | 1 `DeleteSecret` (the token) and in parallel 1 `GetSecretValue` (its refresh lease); + 1 `DeleteSecret` per lease secret found (a refresh under way, or a dead holder's lease and its claims) |
 //! | `get_tokens` | ceil(M / 100) `ListSecrets` (M: every secret under the prefix, leases and lookup bridges included) + ceil(N / 20) `BatchGetSecretValue` |
 //! | `delete_tokens` | ceil(N / 100) `ListSecrets` + N `DeleteSecret`, and the same for the leases and the lookup bridges |
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::SecretsManagerStore;
 use super::index::{self, IndexKind};
+use crate::aws::versions;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::token::OAuthToken;
@@ -81,7 +82,10 @@ impl SecretsManagerStore {
                     }
                     // A restored secret is new to the listings, whatever tags it had before.
                     let listed = if restored { &[][..] } else { &tags[..] };
-                    return self.value_written(ring, name, token, &tags, listed).await;
+                    let version = versions::request_token(name, &value);
+                    return self
+                        .value_written(ring, name, token, &version, &tags, listed)
+                        .await;
                 }
             }
         }
@@ -136,31 +140,60 @@ impl SecretsManagerStore {
         };
         self.check_claimed(name, &tags)?;
         let value = self.encrypt(ring, name, token)?;
+        let version = versions::request_token(name, &value);
         if !self.put(name, value).await? {
             if let Some(cache) = &self.cache {
                 cache.remove(name);
             }
             return Err(self.deleted(name));
         }
-        self.value_written(ring, name, token, &tags, &tags).await
+        self.value_written(ring, name, token, &version, &tags, &tags)
+            .await
     }
 
-    /// After a new value landed on the live secret `name` (whose tags were `tags`): its tags follow the
-    /// value, bridges are made for the values the listings (which showed `listed`) do not know yet, and
-    /// the cache learns it.
+    /// After a new value (the version `version`) landed on the live secret `name` (whose tags were
+    /// `tags`): its tags follow the value, bridges are made for the values the listings (which showed
+    /// `listed`) do not know yet, and the cache learns it.
     pub(super) async fn value_written(
         &self,
         ring: &Keyring,
         name: &str,
         token: &OAuthToken,
+        version: &str,
         tags: &[(String, String)],
         listed: &[(String, String)],
     ) -> Result<()> {
         let wanted = self.tags_for(ring, token);
-        self.retag_secret(name, tags, &wanted).await?;
+        if self.retag_secret(name, tags, &wanted).await? {
+            self.follow_later_write(name, version).await?;
+        }
         self.bridge(ring, name, token, listed).await;
         if let Some(cache) = &self.cache {
             cache.put(ring, name, token);
+        }
+        Ok(())
+    }
+
+    /// Two saves of one secret at once: A writes its value, B writes its own and retags, then A retags
+    /// last, leaving A's tags on B's value (lookups by B's values would miss it). So a save that changed
+    /// the tags looks once more (1 `DescribeSecret`): when the current version is no longer the one it
+    /// wrote, it brings the tags in line with the current value. Whichever save retags last then leaves
+    /// the tags of the value that stands.
+    async fn follow_later_write(&self, name: &str, ours: &str) -> Result<()> {
+        let Some((tags, current)) = self.describe_current(name).await? else {
+            return Ok(());
+        };
+        if current.as_deref() == Some(ours) {
+            return Ok(());
+        }
+        let Some(raw) = self.read_raw(name).await? else {
+            return Ok(());
+        };
+        let mut ring = self.keys.keyring().await?;
+        if let Some(token) = self.decode(&mut ring, &raw).await? {
+            tracing::debug!(secret = %name, "another save landed after ours: its tags follow its value");
+            let wanted = self.tags_for(&ring, &token);
+            self.retag_secret(name, &tags, &wanted).await?;
         }
         Ok(())
     }

@@ -273,3 +273,70 @@ async fn a_token_deleted_for_good_is_not_created_again_by_a_save_of_its_copy() {
     );
     assert!(store.get_tokens().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn of_two_saves_at_once_the_tags_follow_the_value_that_stands() {
+    // Save A writes its value; before it retags, save B (another process) writes its own value and
+    // retags; then A retags. Without a second look, A's tags would sit on B's value.
+    let prefix = unique_prefix("save-race-tags");
+    let b_prefix = prefix.clone();
+    let racer = crate::common::OnSend::new("TagResource", move |n| {
+        if n == 0 {
+            let prefix = b_prefix.clone();
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().unwrap().block_on(async {
+                    let other = SecretsManagerStore::builder(client().await, keyring())
+                        .prefix(prefix)
+                        .build()
+                        .unwrap();
+                    saved(&other, token_for("ivy@example.com", "b")).await;
+                });
+            })
+            .join()
+            .unwrap();
+        }
+        Ok(())
+    });
+    let store = SecretsManagerStore::builder(crate::common::client_with(racer).await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let plain = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    // The token exists first, so both saves update it (PutSecretValue, then their tags).
+    let first = saved(&plain, token_for("ivy@example.com", "0")).await;
+    let name = plain.secret_name(first.id.as_deref().unwrap()).unwrap();
+    saved(&store, token_for("ivy@example.com", "a")).await;
+
+    let stored = plain.find_token_by_id(first.id.as_deref().unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().secret(), "refresh-b", "B's value stands");
+    // The tags are what a save of B's token alone gets (same keyring, so the same digests).
+    let alone = store_tags_of_a_lone_save(token_for("ivy@example.com", "b")).await;
+    let raced = index_tags(&client().await, &name).await;
+    assert_eq!(raced, alone, "the tags describe the value that stands");
+}
+
+/// The index tags (every `zts:` tag but the prefix) of a secret.
+async fn index_tags(client: &aws_sdk_secretsmanager::Client, name: &str) -> Vec<(String, String)> {
+    let out = client.describe_secret().secret_id(name).send().await.unwrap();
+    let mut tags: Vec<(String, String)> = out
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .filter(|(k, _)| k.starts_with("zts:") && k != "zts:prefix")
+        .collect();
+    tags.sort();
+    tags
+}
+
+async fn store_tags_of_a_lone_save(token: OAuthToken) -> Vec<(String, String)> {
+    let store = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(unique_prefix("save-race-alone"))
+        .build()
+        .unwrap();
+    let token = saved(&store, token).await;
+    let name = store.secret_name(token.id.as_deref().unwrap()).unwrap();
+    index_tags(&client().await, &name).await
+}
