@@ -35,14 +35,10 @@ from zoho_token_store import SecretsManagerTokenStore  # noqa: E402
 _imported = time.perf_counter()
 
 # Once per execution environment (the cold start), outside the handler: the store, shared by every
-# invocation this environment serves. The cache makes the SDK's reads before each request free; with
-# refresh_ahead_seconds a token about to expire is refreshed once for every function and process that
-# uses it, and a fleet of cold starts with one grant exchanges it once.
-STORE = SecretsManagerTokenStore(
-    prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"),
-    cache_ttl_seconds=30,
-    refresh_ahead_seconds=60,
-)
+# invocation this environment serves. Its defaults are what a fleet of functions needs: a 30 s cache makes
+# the SDK's reads before each request free, a token about to expire is refreshed once for every function
+# and process that uses it, and a fleet of cold starts with one grant exchanges it once.
+STORE = SecretsManagerTokenStore(prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"))
 _stored = time.perf_counter()
 
 # The SDK writes field metadata under resource_path: on Lambda only /tmp is writable.
