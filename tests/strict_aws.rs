@@ -387,3 +387,35 @@ async fn a_bridge_outlives_the_configured_lag_by_the_clock_skew_and_as_much_agai
     let found = reader.find_token(&by_refresh("e1")).await.unwrap();
     assert_eq!(found.map(|t| t.id), Some(first.id));
 }
+
+#[tokio::test]
+async fn retiring_a_key_counts_a_token_deleted_within_the_listing_lag() {
+    // Every listing answers from exactly 5 minutes ago, so a token deleted a moment ago still shows
+    // as live in it, and its value is gone when read.
+    let strict = StrictAws::start(&["--lag", "300", "--lag-floor", "300"]);
+    let prefix = unique_prefix("strict-retire-lag");
+    let old = store_via(&strict, &prefix).await;
+    let mut kept = token_for("kay@example.com", "kept");
+    old.save_token(&mut kept).await.unwrap();
+    let mut gone = token_for("gil@example.com", "gone");
+    old.save_token(&mut gone).await.unwrap();
+    strict.advance(301.0).await;
+    let new = SecretsManagerStore::builder(
+        strict.client().await,
+        keyring().with_new_primary("k2", &[0x22; 32]).unwrap(),
+    )
+    .prefix(&prefix)
+    .recovery_window(RecoveryWindow::Days(7))
+    .build()
+    .unwrap();
+    new.reencrypt(&zoho_token_store::BulkOptions::default())
+        .await
+        .unwrap();
+
+    new.delete_token(gone.id.as_deref().unwrap()).await.unwrap();
+    let err = new.retire_key("k1").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMayBeInUse { secrets: 1, reason, .. } if reason.contains("recovery window")),
+        "{err:?}"
+    );
+}

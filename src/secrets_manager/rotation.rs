@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::versions::{self, Cas};
-use super::{Raw, SecretsManagerStore, tags_agree};
+use super::{Raw, SecretsManagerStore, State, tags_agree};
 use crate::error::{Error, Result};
 use crate::lease::CLOCK_SKEW;
 
@@ -136,6 +136,18 @@ pub(crate) enum Retag<'a> {
 /// changing is left to its writers (and counted as skipped).
 const RETAG_ROUNDS: usize = 4;
 
+/// What a key-usage scan found.
+#[derive(Default)]
+struct KeyScan {
+    /// Tokens per key id, by their current values.
+    current: BTreeMap<String, usize>,
+    /// Pending rotation versions per key id.
+    pending: BTreeMap<String, usize>,
+    /// Tokens the listing showed whose values were gone when read (deleted meanwhile, or in the
+    /// listing's lag).
+    vanished: Vec<String>,
+}
+
 impl SecretsManagerStore {
     /// How many tokens each data key encrypts, read from the envelope headers of their current values (no
     /// decryption). [`retire_key`](Self::retire_key) also looks at the pending versions of rotations
@@ -144,22 +156,43 @@ impl SecretsManagerStore {
     /// # Errors
     /// A backend failure, or a secret under the prefix that is not an envelope (named).
     pub async fn key_usage(&self) -> Result<BTreeMap<String, usize>> {
-        Ok(self.key_scan().await?.0)
+        Ok(self.key_scan().await?.current)
     }
 
-    /// Key ids in use by current values, and by pending rotation versions.
-    async fn key_scan(&self) -> Result<(BTreeMap<String, usize>, BTreeMap<String, usize>)> {
+    /// Key ids in use by current values and by pending rotation versions, and the tokens the listing
+    /// showed whose values were gone by the time they were read.
+    async fn key_scan(&self) -> Result<KeyScan> {
         let listed = self.list_tokens().await?;
-        let (mut current, mut pending) = (BTreeMap::new(), BTreeMap::new());
-        for raw in self.fetch_listed(&listed).await? {
-            *current.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
+        let mut scan = KeyScan::default();
+        let fetched = self.fetch_listed(&listed).await?;
+        for raw in &fetched {
+            *scan.current.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
         }
+        scan.vanished = listed
+            .iter()
+            .filter(|l| !fetched.iter().any(|raw| raw.name == l.name))
+            .map(|l| l.name.clone())
+            .collect();
         for entry in listed.iter().filter(|l| l.pending) {
             if let Some(raw) = self.read_raw_stage(&entry.name, "AWSPENDING").await? {
-                *pending.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
+                *scan.pending.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
             }
         }
-        Ok((current, pending))
+        Ok(scan)
+    }
+
+    /// This store's tokens in their recovery window: those the listing says are (it lags), and those
+    /// a scan saw vanish, read by name (a token deleted in the last minutes is still listed as live).
+    async fn in_recovery_window(&self, vanished: &[String]) -> Result<usize> {
+        let mut names = self.names_in_recovery_window().await?;
+        for name in vanished {
+            if let State::Deleted(tags) = self.describe(name).await?
+                && self.claims(&tags)
+            {
+                names.insert(name.clone());
+            }
+        }
+        Ok(names.len())
     }
 
     /// Re-encrypts every token that is not under the primary key, so older keys can be retired.
@@ -298,7 +331,11 @@ impl SecretsManagerStore {
             &format!("key `{key_id}`"),
             self.keys.demoted_at(key_id).await?,
         )?;
-        let (current, pending) = self.key_scan().await?;
+        let KeyScan {
+            current,
+            pending,
+            vanished,
+        } = self.key_scan().await?;
         let tokens = current.get(key_id).copied().unwrap_or(0);
         if tokens > 0 {
             return Err(Error::KeyInUse {
@@ -318,7 +355,7 @@ impl SecretsManagerStore {
         }
         // A deleted token may be restored; its value cannot be read until then, so nothing tells
         // which key it needs.
-        let deleted = self.count_in_recovery_window().await?;
+        let deleted = self.in_recovery_window(&vanished).await?;
         if deleted > 0 {
             return Err(Error::KeyMayBeInUse {
                 key_id: key_id.to_owned(),

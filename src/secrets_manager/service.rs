@@ -78,9 +78,10 @@ impl SecretsManagerStore {
         }
     }
 
-    /// How many of this store's token secrets are in their recovery window: listed only when asked
-    /// for (`IncludePlannedDeletion`), and their values cannot be read until they are restored.
-    pub(crate) async fn count_in_recovery_window(&self) -> Result<usize> {
+    /// The names of this store's token secrets the listing shows in their recovery window: listed only
+    /// when asked for (`IncludePlannedDeletion`), and their values cannot be read until they are
+    /// restored.
+    pub(crate) async fn names_in_recovery_window(&self) -> Result<std::collections::BTreeSet<String>> {
         Ok(self
             .list_every(vec![self.prefix_filter()], true)
             .await?
@@ -88,7 +89,8 @@ impl SecretsManagerStore {
             .filter(|s| s.deleted_date().is_some())
             .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
             .filter(|s| self.claims(&tag_pairs(s.tags())))
-            .count())
+            .filter_map(|s| s.name().map(str::to_owned))
+            .collect())
     }
 
     pub(super) async fn describe(&self, name: &str) -> Result<State> {

@@ -72,6 +72,17 @@ impl StrictAws {
             .unwrap()
     }
 
+    /// Moves the model's time on by `seconds`: listings then show what they would that much later.
+    pub async fn advance(&self, seconds: f64) {
+        let answer = zoho_token_store::reqwest::Client::new()
+            .post(format!("{}/_strict/advance", self.endpoint))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "advance: {}", answer.status());
+    }
+
     /// One counter of [`stats`](Self::stats).
     pub async fn stat(&self, name: &str) -> u64 {
         self.stats().await[name].as_u64().unwrap()
