@@ -1,6 +1,7 @@
-"""A fleet of SDK processes meeting an expiring token: with `refresh_ahead_seconds` the token is refreshed
-once for all of them; without it, every process that finds it expiring refreshes it (the SDK's own
-flow), which this test shows too, so the difference is not luck."""
+"""A fleet of SDK processes meeting an expiring token: with refreshing ahead (the default) the token is
+refreshed once for all of them; with `refresh_ahead_seconds=0`, every process that finds it expiring
+refreshes it (the SDK's own flow), which this test shows too, so the difference is not luck.
+`test_fleet_defaults.py` runs the same fleets with no option given at all."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ PROCESSES = 6
 REFRESH = "refresh-fleet"
 
 
-def stored_token(store, expires_in_ms: int) -> OAuthToken:
+def stored_token(zoho, store, expires_in_ms: int) -> OAuthToken:
+    zoho.issue_refresh_token(REFRESH, email="fleet@example.com")  # Zoho issued it before the test
     token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token=REFRESH,
                        access_token="access-old", user_signature=UserSignature("fleet@example.com:7001"),
                        redirect_url="https://app.example.com/callback")
@@ -63,7 +65,7 @@ def run_fleet(zoho, prefix: str, keys: str, refresh_ahead, tmp_path, credential:
 def test_with_refresh_ahead_a_fleet_refreshes_an_expiring_token_once(zoho, make_store, prefix, keys, tmp_path):
     store = make_store()
     # 20 s left: more than the SDK's 5 s (it would not refresh), less than the 60 s asked for.
-    saved = stored_token(store, 20_000)
+    saved = stored_token(zoho, store, 20_000)
     run_fleet(zoho, prefix, keys, 60, tmp_path)
 
     assert zoho.refreshes == [REFRESH], "one refresh for the whole fleet"
@@ -72,24 +74,27 @@ def test_with_refresh_ahead_a_fleet_refreshes_an_expiring_token_once(zoho, make_
     assert int(fresh.get_expires_in()) > time.time() * 1000 + 3_000_000
     used = [token for path, token in zoho.crm_calls if path == "/crm/v8/org"]
     assert used == [fresh.get_access_token()] * PROCESSES, "every process used the one fresh token"
+    assert zoho.stats()["invalid_token"] == 0, "Zoho took every CRM call's token"
     assert len(store.get_tokens()) == 1
 
 
 def test_without_it_every_process_that_finds_the_token_expiring_refreshes(zoho, make_store, prefix, keys,
                                                                          tmp_path):
     store = make_store()
-    stored_token(store, -1_000)  # expired: the SDK refreshes in every process that finds it so
+    stored_token(zoho, store, -1_000)  # expired: the SDK refreshes in every process that finds it so
     zoho.hold_refreshes_until = PROCESSES  # no process gets its answer before all have asked
-    run_fleet(zoho, prefix, keys, None, tmp_path)
+    run_fleet(zoho, prefix, keys, 0, tmp_path)
     assert zoho.refreshes == [REFRESH] * PROCESSES
 
 
 def test_with_refresh_ahead_processes_started_together_with_one_grant_exchange_it_once(zoho, make_store, prefix,
                                                                                     keys, tmp_path):
     """The README's setup: every process is configured with the same grant token and nothing is stored yet."""
+    zoho.grant("1000.grant-fleet")
     run_fleet(zoho, prefix, keys, 60, tmp_path, credential='grant_token="1000.grant-fleet"')
 
     assert zoho.exchanges == ["1000.grant-fleet"], "one exchange for the whole fleet"
+    assert zoho.stats()["refused_exchanges"] == 0
     [stored] = make_store().get_tokens()
     assert stored.get_user_signature().get_name() == "alice@example.com:7001", "named as the SDK names users"
     used = [token for path, token in zoho.crm_calls if path == "/crm/v8/org" and token == stored.get_access_token()]
@@ -97,9 +102,11 @@ def test_with_refresh_ahead_processes_started_together_with_one_grant_exchange_i
 
 
 def test_without_it_every_process_started_with_the_grant_exchanges_it(zoho, make_store, prefix, keys, tmp_path):
+    zoho.grant("1000.grant-alone")
     zoho.hold_exchanges_until = PROCESSES  # no process gets its answer (nor saves) before all have asked
-    run_fleet(zoho, prefix, keys, None, tmp_path, credential='grant_token="1000.grant-alone"', must_succeed=False)
+    run_fleet(zoho, prefix, keys, 0, tmp_path, credential='grant_token="1000.grant-alone"', must_succeed=False)
     assert zoho.exchanges == ["1000.grant-alone"] * PROCESSES, "Zoho accepts one; the others got invalid_code"
+    assert (zoho.stats()["exchanges"], zoho.stats()["refused_exchanges"]) == (1, PROCESSES - 1)
 
 
 def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(make_store, zoho, caplog):
@@ -109,7 +116,7 @@ def test_a_failed_refresh_ahead_hands_over_the_stored_token_and_the_sdk_goes_on(
     from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
     store = make_store(refresh_ahead_seconds=60)
-    saved = stored_token(store, 20_000)
+    saved = stored_token(zoho, store, 20_000)
     # An environment whose accounts server does not answer; initialize only to set it.
     environment = DataCenter.Environment(zoho.url, "http://127.0.0.1:9/oauth/v2/token", zoho.url)
     Initializer.initialize(environment=environment, token=OAuthToken(access_token="x", find_user=False),

@@ -38,6 +38,7 @@ def strict(endpoint: str) -> Iterator[str]:
 def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_strict_model(
         zoho, make_store, prefix, keys, cli, strict, tmp_path):
     store = make_store(endpoint_url=strict)
+    zoho.issue_refresh_token(REFRESH, email="mixed@example.com")  # Zoho issued it before the test
     token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token=REFRESH,
                        access_token="access-old", user_signature=UserSignature("mixed@example.com:7001"),
                        redirect_url="https://app.example.com/callback")
@@ -102,6 +103,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
         assert run.returncode == 0, f"{out}\n{err}"
 
     assert zoho.refreshes == [REFRESH], "one Zoho refresh for the whole mixed fleet"
+    assert zoho.stats()["invalid_token"] == 0, "every CRM call carried a live access token"
     # Counted behind the model (its listings lag by design): LocalStack itself, consistent at once.
     direct = make_store()
     [stored] = direct.get_tokens()

@@ -24,6 +24,7 @@ def crm_call() -> int:
 
 def test_sign_in_crm_call_expiry_refresh_and_a_second_process(zoho, make_store, keys, prefix, tmp_path):
     store = make_store()
+    zoho.grant("code-1")  # the user's consent: Zoho accepts it once, within 3 minutes
     environment = DataCenter.Environment(zoho.url, zoho.accounts_url, zoho.url)
     token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", grant_token="code-1",
                        redirect_url="https://app.example.com/callback")
@@ -79,3 +80,5 @@ def test_sign_in_crm_call_expiry_refresh_and_a_second_process(zoho, make_store, 
     assert zoho.refreshes == ["refresh-for-code-1"]
     assert zoho.crm_calls[-1] == ("/crm/v8/org", fresh.get_access_token())
     assert len(store.get_tokens()) == 1, "one token for the user, in both processes"
+    stats = zoho.stats()
+    assert (stats["refused_exchanges"], stats["invalid_token"], stats["access_denied"]) == (0, 0, 0), stats
