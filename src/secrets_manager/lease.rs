@@ -30,7 +30,7 @@
 //!   contender that read the lease just before the swap finds it taken. A claim whose own expiry has
 //!   passed was left by a taker that died: the next contender deletes it and claims afresh. So however
 //!   many holders die in a row, the token has at most the lease and two claims at any time, and a
-//!   takeover costs six calls whatever came before.
+//!   takeover costs at most six calls whatever came before.
 //! - **The holder** renews its lease while Zoho is slow (a swap from its own version, which only it
 //!   makes), and releases it by deleting its claim, then the lease. It does either only while the
 //!   lease is surely still its own ([`Lease`]: a third of its time to live before expiry) and abandons
@@ -55,6 +55,8 @@
 //! Leases of earlier versions of this crate were chains of links, `<prefix>lease/<id>` then `/1`, `/2`
 //! ...: their values read as generation 0, a link left by a dead holder counts as a dead claim, and
 //! the first takeover of such a lease (or `delete_token`) deletes the links an old chain may hold.
+//! While old and new versions run side by side, a dead holder's lease may be taken over by one of
+//! each (an old process appends a link where a new one swaps): a second refresh of that expiry.
 //! Lease secrets live under a nested prefix, which the store's listings ignore.
 
 use std::future::Future;
