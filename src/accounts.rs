@@ -416,7 +416,7 @@ impl AccountsClient {
             let outcome = self.http.post(url).form(form).send().await;
             let retry = match outcome {
                 Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    return Err(Error::Throttled);
+                    return Err(Error::Throttled { until: None });
                 }
                 Ok(response) if response.status().is_server_error() => Error::ZohoUnavailable {
                     reason: format!("HTTP {}", response.status()),
@@ -465,7 +465,7 @@ fn classify(code: &str, description: Option<&str>, what: &'static str) -> Error 
     let throttled = code.eq_ignore_ascii_case("access denied")
         || description.is_some_and(|d| d.to_ascii_lowercase().contains("too many requests"));
     if throttled {
-        return Error::Throttled;
+        return Error::Throttled { until: None };
     }
     match code {
         "invalid_client"
@@ -562,7 +562,7 @@ mod tests {
                 Some("You have made too many requests continuously."),
                 "refresh token"
             ),
-            Error::Throttled
+            Error::Throttled { .. }
         ));
     }
 }

@@ -200,9 +200,23 @@ pub enum Error {
         code: String,
     },
 
-    /// Zoho is throttling token requests (at most 10 access tokens per refresh token per 10 minutes).
-    #[error("Zoho is throttling token requests; back off before trying again")]
-    Throttled,
+    /// Zoho is throttling token requests (`Access Denied`: at most 10 access tokens per refresh token per
+    /// 10 minutes). With `until`, the fleet leaves this refresh token alone until then (see
+    /// [`ZohoRefusal`](crate::ZohoRefusal)); retrying after it may succeed.
+    #[error("Zoho is throttling token requests for this refresh token (Access Denied: at most 10 access tokens per 10 minutes); {}", retry_when(.until))]
+    Throttled {
+        /// When the fleet may ask Zoho again, when known.
+        until: Option<std::time::SystemTime>,
+    },
+
+    /// Zoho refused the user's refresh token (revoked by the user or an admin, or replaced by the
+    /// user's 21st sign-in): the stored token is marked so, and no process refreshes it again. Only a
+    /// new sign-in helps, and it clears the mark.
+    #[error("Zoho refused the refresh token of {} (revoked or replaced); sign the user in again: a new grant token stores a working token", user.as_deref().map_or_else(|| "this token".to_owned(), |u| format!("user `{u}`")))]
+    TokenRevoked {
+        /// The user the token belongs to, when known.
+        user: Option<String>,
+    },
 
     /// Zoho's accounts server could not be reached or failed, after bounded retries.
     #[error("cannot reach Zoho accounts: {reason}")]
@@ -319,9 +333,10 @@ impl Error {
             Self::Backend {
                 throttled: true, ..
             }
-            | Self::Throttled => "Throttled",
+            | Self::Throttled { .. } => "Throttled",
             Self::Backend { .. } => "Backend",
             Self::InvalidGrant { .. } => "InvalidGrant",
+            Self::TokenRevoked { .. } => "TokenRevoked",
             Self::GrantExchangeUnconfirmed { .. } => "GrantExchangeUnconfirmed",
             Self::InvalidClient { .. } => "InvalidClient",
             Self::ZohoUnavailable { .. } => "ZohoUnavailable",
@@ -337,10 +352,26 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Backend { retryable, .. } => *retryable,
-            Self::Throttled | Self::ZohoUnavailable { .. } | Self::RefreshTimeout { .. } => true,
+            Self::Throttled { .. } | Self::ZohoUnavailable { .. } | Self::RefreshTimeout { .. } => true,
             Self::SaveAfterRefresh { source, .. } => source.is_retryable(),
             _ => false,
         }
+    }
+}
+
+/// The end of a throttling message: when to try again.
+fn retry_when(until: &Option<std::time::SystemTime>) -> String {
+    match until {
+        Some(at) => {
+            let wait = at
+                .duration_since(std::time::SystemTime::now())
+                .map_or(0, |d| d.as_secs());
+            format!(
+                "no process asks again before {} (in {wait} s)",
+                humantime::format_rfc3339_seconds(*at)
+            )
+        }
+        None => "back off before trying again".to_owned(),
     }
 }
 

@@ -43,6 +43,7 @@ mod lease;
 mod lookup;
 mod manager;
 mod memory;
+mod refusal;
 mod secret;
 mod secret_key_source;
 mod secrets_manager;
@@ -64,6 +65,7 @@ pub use manager::{
     TokenManager, TokenManagerBuilder,
 };
 pub use memory::MemoryStore;
+pub use refusal::{THROTTLE_WINDOW, ZohoRefusal};
 pub use reqwest;
 pub use secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 pub use secret_key_source::{DEFAULT_REFRESH_INTERVAL, SecretKeySource};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::refusal::ZohoRefusal;
 use crate::secret::{AccessToken, ClientSecret, GrantToken, RefreshToken};
 
 /// One user's OAuth token, field for field the Zoho SDK's `OAuthToken`.
@@ -48,6 +49,11 @@ pub struct OAuthToken {
     /// its life, not at a fixed minute before expiry). Set when this crate gets a token from Zoho; not
     /// one of the SDK's fields, so None for tokens the SDK refreshed itself and for older values.
     pub issued_at_ms: Option<u64>,
+    /// Zoho's refusal of the refresh token, when it refused it (throttled for a while, or revoked): kept
+    /// with the token, in its encrypted value, so no process of a fleet asks Zoho for it again before
+    /// that allows. Not one of the SDK's fields; it goes with the refresh token it is about, so a new
+    /// sign-in (a new refresh token) clears it.
+    pub refusal: Option<ZohoRefusal>,
     /// The redirect URL registered for the client (needed for grant exchange).
     pub redirect_url: Option<String>,
     /// The API domain Zoho returned with the token, e.g. `https://www.zohoapis.com`.
@@ -213,6 +219,11 @@ impl OAuthToken {
         if self.access_token == stored.access_token {
             fill(&mut self.issued_at_ms, &stored.issued_at_ms);
         }
+        // A refusal is about one refresh token: it goes only with the stored one, never onto a token
+        // the caller brings with another (a new sign-in clears it).
+        if self.refresh_token == stored.refresh_token {
+            fill(&mut self.refusal, &stored.refusal);
+        }
         fill(&mut self.redirect_url, &stored.redirect_url);
         fill(&mut self.source_id, &stored.source_id);
         fill(&mut self.api_domain, &stored.api_domain);
@@ -232,6 +243,7 @@ impl OAuthToken {
             access_token: self.access_token.as_ref().map(AccessToken::secret),
             expiry_time: self.expires_at_ms,
             issued_time: self.issued_at_ms,
+            refusal: self.refusal,
             redirect_url: self.redirect_url.as_deref(),
             api_domain: self.api_domain.as_deref(),
             source_id: self.source_id.as_deref(),
@@ -263,6 +275,7 @@ impl OAuthToken {
             access_token: w.access_token.map(AccessToken::new),
             expires_at_ms: w.expiry_time,
             issued_at_ms: w.issued_time,
+            refusal: w.refusal,
             redirect_url: w.redirect_url,
             api_domain: w.api_domain,
             source_id: w.source_id,
@@ -310,6 +323,9 @@ struct WireRef<'a> {
     /// Not an SDK column: absent from values written before it, and ignored by readers that predate it.
     #[serde(skip_serializing_if = "Option::is_none")]
     issued_time: Option<u64>,
+    /// Not an SDK column either (see `issued_time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<ZohoRefusal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redirect_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -331,6 +347,8 @@ struct WireOwned {
     /// Absent in values written before it was kept: then None.
     #[serde(default)]
     issued_time: Option<u64>,
+    #[serde(default)]
+    refusal: Option<ZohoRefusal>,
     redirect_url: Option<String>,
     api_domain: Option<String>,
     source_id: Option<String>,

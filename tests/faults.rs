@@ -410,7 +410,7 @@ async fn a_throttled_service_is_kind_throttled_and_retryable_and_a_server_error_
     assert_eq!(failed.kind(), "Backend", "{failed:?}");
     assert!(failed.is_retryable());
     assert_eq!(
-        Error::Throttled.kind(),
+        Error::Throttled { until: None }.kind(),
         "Throttled",
         "Zoho's throttling too"
     );

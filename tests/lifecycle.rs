@@ -257,7 +257,7 @@ async fn each_zoho_error_class_is_distinct() {
         errors[1]
     );
     assert!(
-        matches!(&errors[2], Error::Throttled) && errors[2].is_retryable(),
+        matches!(&errors[2], Error::Throttled { .. }) && errors[2].is_retryable(),
         "{:?}",
         errors[2]
     );

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use proptest::prelude::*;
-use zoho_token_store::{Error, Keyring, OAuthToken, open_token, seal_token};
+use zoho_token_store::{Error, Keyring, OAuthToken, ZohoRefusal, open_token, seal_token};
 
 fn text() -> impl Strategy<Value = Option<String>> {
     // Non-empty (empty means "none", by the SDK's rules), any Unicode, quotes and control characters.
@@ -18,13 +18,17 @@ prop_compose! {
         refresh in text(), access in text(), expiry in proptest::option::of(any::<u64>()),
         redirect in text(), domain in text(), source_id in text(),
         issued in proptest::option::of(any::<u64>()),
+        refusal in proptest::option::of(prop_oneof![
+            any::<u64>().prop_map(|until_ms| ZohoRefusal::Throttled { until_ms }),
+            any::<u64>().prop_map(|at_ms| ZohoRefusal::Revoked { at_ms }),
+        ]),
     ) -> OAuthToken {
         OAuthToken {
             id, user_name: user, client_id,
             client_secret: secret.map(Into::into), grant_token: grant.map(Into::into),
             refresh_token: refresh.map(Into::into), access_token: access.map(Into::into),
             expires_at_ms: expiry, redirect_url: redirect, api_domain: domain, source_id,
-            issued_at_ms: issued,
+            issued_at_ms: issued, refusal,
         }
     }
 }

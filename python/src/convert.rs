@@ -72,6 +72,8 @@ pub(crate) fn token_from(dict: &Bound<'_, PyDict>) -> PyResult<OAuthToken> {
         source_id: None,
         // Nor an issue time: the stored one is kept with the stored access token (`fill_from`).
         issued_at_ms: None,
+        // Nor a refusal: the stored one is kept with the stored refresh token (`fill_from`).
+        refusal: None,
     })
 }
 

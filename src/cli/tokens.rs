@@ -23,6 +23,7 @@ pub async fn list(g: &Global) -> Outcome {
                     "id": e.token.id, "user_name": e.token.user_name, "client_id": e.token.client_id,
                     "expiry_time": e.token.expires_at_ms, "key_id": e.key_id,
                     "last_changed": e.last_changed.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                    "zoho": e.token.refusal.map(|r| r.status()),
                 })
             })
             .collect();
@@ -40,13 +41,15 @@ pub async fn list(g: &Global) -> Outcome {
                 output::expiry(e.token.expires_at_ms),
                 e.key_id.clone(),
                 output::ago(e.last_changed),
+                // Zoho's refusal of the refresh token, if any: revoked, or throttled until when.
+                e.token.refusal.map_or_else(|| "-".to_owned(), |r| r.status()),
             ]
         })
         .collect();
     out!(
         "{}",
         output::table(
-            &["ID", "USER", "CLIENT ID", "EXPIRES", "KEY", "CHANGED"],
+            &["ID", "USER", "CLIENT ID", "EXPIRES", "KEY", "CHANGED", "ZOHO"],
             &rows
         )
     );

@@ -305,6 +305,7 @@ fn fields(f: [Option<String>; 10]) -> Result<OAuthToken, String> {
         api_domain,
         source_id: None,
         issued_at_ms: None,
+        refusal: None,
     })
 }
 
