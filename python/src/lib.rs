@@ -2,9 +2,9 @@
 //! [`SecretsManagerStore`], token conversions, errors, and the process's Tokio runtime.
 //!
 //! Every rule of the store lives in the Rust crate; this crate converts and wires (`refresh.rs` puts the
-//! crate's `TokenManager` in front of lookups when asked). Tokens cross as dicts of strings (the SDK's
-//! own field names, `expires_in` as epoch milliseconds); the Python package turns them into the SDK's
-//! `OAuthToken` objects and applies the SDK's calling conventions.
+//! crate's `TokenManager` in front of lookups unless turned off). Tokens cross as dicts of strings (the
+//! SDK's own field names, `expires_in` as epoch milliseconds); the Python package turns them into the
+//! SDK's `OAuthToken` objects and applies the SDK's calling conventions.
 
 mod convert;
 mod refresh;
@@ -42,8 +42,18 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Set to `1` to have the AWS SDK's own log events reach Python `logging` too.
 const AWS_LOGS_ENV_VAR: &str = "ZOHO_TOKEN_STORE_AWS_LOGS";
 
-/// How many tokens the read cache holds when a TTL is given.
+/// How many tokens the read cache holds.
 const CACHE_CAPACITY: usize = 10_000;
+
+/// How long a token read stays cached by default. The SDK reads the store before every request: without
+/// a cache each request is a `GetSecretValue` (a few milliseconds, and a charge per 10,000). Short enough
+/// that another process's change (a delete, a sign-in) shows within it; what the cache could make stale
+/// is re-read past it where it matters (a token due for refresh, a save, the lease).
+const DEFAULT_CACHE_TTL_SECONDS: f64 = 30.0;
+
+/// How long before expiry a found token is refreshed by default, once for the fleet: the crate's
+/// default margin (a token that lives only minutes gets a quarter of its lifetime).
+const DEFAULT_REFRESH_AHEAD_SECONDS: f64 = zoho_token_store::DEFAULT_REFRESH_MARGIN.as_secs_f64();
 
 /// What a store is built from, kept so a forked child can build its own.
 #[derive(Clone)]
@@ -54,9 +64,11 @@ struct Config {
     keys: KeysConfig,
     endpoint_url: Option<String>,
     region: Option<String>,
+    /// None: no read cache (`cache_ttl_seconds` 0 or None).
     cache_ttl: Option<Duration>,
     recovery_window: RecoveryWindow,
-    /// Refresh a found token that expires within this, once across the fleet (see `refresh.rs`).
+    /// Refresh a found token that expires within this (at most; see `refresh.rs`), once across the fleet.
+    /// None: off (`refresh_ahead_seconds` 0 or None), the SDK refreshes in each process.
     refresh_ahead: Option<Duration>,
 }
 
@@ -136,7 +148,7 @@ impl Store {
         self.run_fresh(py, |store, _| op(store))
     }
 
-    /// As [`Store::run`], with the refresher too (None unless `refresh_ahead_seconds` was given).
+    /// As [`Store::run`], with the refresher too (None when `refresh_ahead_seconds` is 0 or None).
     fn run_fresh<T, F>(
         &self,
         py: Python<'_>,
@@ -211,8 +223,8 @@ impl Store {
     #[new]
     #[pyo3(signature = (
         prefix, keys=None, keyring_secret=None, kms_key_id=None, endpoint_url=None, region=None,
-        cache_ttl_seconds=None, recovery_window_days=7, allow_unbound_keyring=false,
-        refresh_ahead_seconds=None
+        cache_ttl_seconds=Some(DEFAULT_CACHE_TTL_SECONDS), recovery_window_days=7,
+        allow_unbound_keyring=false, refresh_ahead_seconds=Some(DEFAULT_REFRESH_AHEAD_SECONDS)
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -249,16 +261,20 @@ impl Store {
             (None, None) => KeysConfig::keyring(Keyring::from_env().map_err(raise)?),
         };
         let cache_ttl = match cache_ttl_seconds {
+            // None: the off switch it was when no cache was the default.
             None => None,
+            Some(0.0) => None,
             Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
             Some(_) => {
                 return Err(config_error(
-                    "cache_ttl_seconds must be a positive number of seconds, or None for no cache",
+                    "cache_ttl_seconds must be a positive number of seconds, or 0 for no cache",
                 ));
             }
         };
         let refresh_ahead = match refresh_ahead_seconds {
+            // None: the off switch it was when off was the default.
             None => None,
+            Some(0.0) => None,
             Some(s)
                 if s.is_finite()
                     && s > refresh::SDK_MARGIN.as_secs_f64()
@@ -271,7 +287,8 @@ impl Store {
             Some(_) => {
                 return Err(config_error(format!(
                     "refresh_ahead_seconds must be more than the {} s before expiry at which the SDK \
-                     refreshes by itself and at most {} (60 is a good value), or None",
+                     refreshes by itself and at most {} (the default, 60, suits Zoho's tokens), or 0 to \
+                     leave refreshing to the SDK in each process (a single-process app)",
                     refresh::SDK_MARGIN.as_secs(),
                     MAX_REFRESH_MARGIN.as_secs()
                 )));
@@ -310,8 +327,9 @@ impl Store {
     }
 
     /// The token matching `token` (a dict of the SDK's fields) as stored, with the caller's own values
-    /// winning; None when nothing matches. With `accounts_url` (the SDK environment's) and
-    /// `refresh_ahead_seconds`, a token about to expire is refreshed first (see `refresh.rs`).
+    /// winning; None when nothing matches. With `accounts_url` (the SDK environment's) and refreshing
+    /// ahead on, a token about to expire is refreshed first (see `refresh.rs`), and a token this process
+    /// got from Zoho but could not save yet is handed out (and saved again) in place of the store's.
     #[pyo3(signature = (token, accounts_url=None))]
     fn find_token<'py>(
         &self,
@@ -321,9 +339,8 @@ impl Store {
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let query = token_from(token)?;
         let found = self.run_fresh(py, |store, refresher| async move {
-            let found = store.find_token(&query).await?;
             let (Some(refresher), Some(url)) = (refresher, accounts_url) else {
-                return Ok(found);
+                return store.find_token(&query).await;
             };
             // The caller's own values win the answer, as find_token promises.
             let answer = |token: OAuthToken| {
@@ -331,6 +348,10 @@ impl Store {
                 answer.fill_from(&token);
                 answer
             };
+            if let Some(kept) = refresher.unsaved(&query, &url).await {
+                return Ok(Some(answer(kept)));
+            }
+            let found = store.find_token(&query).await?;
             Ok(match found {
                 // Only a token whose access token comes from the store can be helped by refreshing:
                 // the caller's own access token wins the answer anyway.

@@ -3,30 +3,43 @@
 //!
 //! The Zoho Python SDK refreshes in every process on its own: each process whose token has less than
 //! 5 s left calls Zoho, so N workers at the moment of expiry make N refreshes (and Zoho allows 10 access
-//! tokens per refresh token per 10 minutes). With `refresh_ahead_seconds`, the store hands the SDK a
-//! token that is not about to expire: the crate's `TokenManager::refresh_ahead` refreshes a found token
-//! that expires within that margin first, under its lease in Secrets Manager, so one process refreshes
-//! and the others wait and read its result. The SDK then sees a fresh token and never refreshes by
-//! itself. This file only wires it: one manager per accounts server, and the SDK's fallback.
+//! tokens per refresh token per 10 minutes). So by default (`refresh_ahead_seconds`, 60, 0 turns it
+//! off) the store hands the SDK a token that is not about to expire: the crate's
+//! `TokenManager::refresh_ahead` refreshes a found token within its margin first (60 s, or a quarter of
+//! a shorter token's lifetime, never under [`MIN_MARGIN`]), under its lease in Secrets Manager, so one
+//! process refreshes and the others wait and read its result. The SDK then sees a fresh token and never
+//! refreshes by itself. This file only wires it: one manager per accounts server, and the SDK's
+//! fallback.
 //!
 //! A sign-in too: the SDK exchanges a grant token in every process that starts with it and finds nothing
 //! stored (the README's setup gives every process the same grant), and Zoho accepts a grant once, so
-//! all but one fail with `invalid_code`. With `refresh_ahead_seconds`, a lookup that misses with a grant
-//! exchanges it here, through the same manager: one process under the lease named by the grant's keyed
-//! digest, the others wait and find the saved token through the grant's bridge.
+//! all but one would fail with `invalid_code`. Here a lookup that misses with a grant exchanges it
+//! through the same manager: one process under the lease named by the grant's keyed digest, the others
+//! wait and find the saved token through the grant's bridge.
 //!
-//! Best effort: if the refresh fails (Zoho down, a revoked token), the stored token is returned as it
-//! is and the SDK's own flow goes on as without this (and reports the failure its own way).
+//! A token Zoho issued is never thrown away: when saving it fails (an IAM permission missing, AWS
+//! throttling), the manager keeps it, this process hands it to the SDK (which would otherwise exchange
+//! the spent grant again, or refresh again), the crate logs the AWS cause, and a later lookup saves it.
+//!
+//! Best effort otherwise: if the refresh fails (Zoho down, a revoked token), the stored token is
+//! returned as it is and the SDK's own flow goes on as without this (and reports the failure its own
+//! way).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use zoho_token_store::{AccountsClient, OAuthToken, SecretsManagerStore, TokenManager, TokenStore};
+use zoho_token_store::{
+    AccountsClient, Error, OAuthToken, SecretsManagerStore, TokenManager, TokenStore,
+};
 
 /// How close to expiry the SDK refreshes by itself (`OAuthToken.get_token`): refreshing ahead must start
 /// before that.
 pub(crate) const SDK_MARGIN: Duration = Duration::from_secs(5);
+
+/// The least margin a short-lived token is refreshed at (unless `refresh_ahead_seconds` is smaller):
+/// past the SDK's own 5 s, with a second for the time between this lookup and the SDK's check.
+const MIN_MARGIN: Duration = Duration::from_secs(6);
 
 /// How long a refresh lease lives without renewal: short, so a crashed holder (a worker killed mid
 /// request) holds the others up briefly; the holder renews it while Zoho is slow.
@@ -59,11 +72,22 @@ impl Refresher {
         }
     }
 
-    fn manager(&self, accounts_url: &str) -> zoho_token_store::Result<TokenManager> {
-        let base = accounts_url
+    /// The accounts server of the SDK's accounts URL.
+    fn base(accounts_url: &str) -> String {
+        accounts_url
             .trim_end_matches('/')
             .trim_end_matches(TOKEN_PATH)
-            .to_owned();
+            .to_owned()
+    }
+
+    /// The manager for this accounts server, if one was made.
+    fn existing(&self, accounts_url: &str) -> Option<TokenManager> {
+        let managers = self.managers.lock().unwrap_or_else(PoisonError::into_inner);
+        managers.get(&Self::base(accounts_url)).cloned()
+    }
+
+    fn manager(&self, accounts_url: &str) -> zoho_token_store::Result<TokenManager> {
+        let base = Self::base(accounts_url);
         let mut managers = self.managers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(manager) = managers.get(&base) {
             return Ok(manager.clone());
@@ -72,6 +96,7 @@ impl Refresher {
         let manager = TokenManager::builder(store, AccountsClient::with_base_url(&base))
             .coordinator(self.store.clone())
             .refresh_margin(self.margin)
+            .min_refresh_margin(MIN_MARGIN)
             .lease_ttl(LEASE_TTL)
             .wait_timeout(WAIT)
             // A token exchanged or refreshed here without a user is named as the SDK would name it.
@@ -81,8 +106,10 @@ impl Refresher {
         Ok(manager)
     }
 
-    /// The token a grant gives, exchanged once for the fleet and saved (named as the SDK names users);
-    /// None when that failed (logged), so the SDK's own exchange runs and reports it its own way.
+    /// The token a grant gives, exchanged once for the fleet and saved (named as the SDK names users),
+    /// also when saving it failed (the crate keeps it, logs why, and saves it again later: the grant is
+    /// spent, the SDK's own exchange would only get `invalid_code`); None when the exchange failed
+    /// (logged), so the SDK's own exchange runs and reports it its own way.
     pub(crate) async fn sign_in(
         &self,
         query: &OAuthToken,
@@ -97,8 +124,33 @@ impl Refresher {
         };
         match manager.token(query).await {
             Ok(token) => Some(token),
+            Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "exchanging the grant for the fleet failed; the SDK will try");
+                None
+            }
+        }
+    }
+
+    /// The token this process got from Zoho for `query` but could not save yet (the crate's
+    /// `TokenManager::holds_unsaved`), saved now if the store takes it (or refreshed when due); None
+    /// when no such token is kept, or it was deleted meanwhile: then the store answers.
+    pub(crate) async fn unsaved(
+        &self,
+        query: &OAuthToken,
+        accounts_url: &str,
+    ) -> Option<OAuthToken> {
+        let manager = self.existing(accounts_url)?;
+        if !manager.holds_unsaved(query) {
+            return None;
+        }
+        match manager.token(query).await {
+            Ok(token) => Some(token),
+            // Still refused: the crate logged why when it tried.
+            Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
+            Err(Error::TokenDeleted { .. }) => None,
+            Err(e) => {
+                tracing::warn!(target: LOG_TARGET, error = %e, "refreshing a token this process could not save failed");
                 None
             }
         }

@@ -83,6 +83,9 @@ def make_store(endpoint: str, keys: str, prefix: str) -> Callable[..., object]:
         options.setdefault("prefix", prefix)
         options.setdefault("keys", keys)
         options.setdefault("recovery_window_days", 0)
+        # A test reads back at once what other processes (or its other stores) wrote: no read cache unless
+        # the test asks for one. Processes a test starts use the package's defaults, cache included.
+        options.setdefault("cache_ttl_seconds", 0)
         return SecretsManagerTokenStore(**options)
 
     return make

@@ -59,6 +59,21 @@ def test_malformed_or_missing_keys_are_named_at_construction(endpoint, prefix, m
             SecretsManagerTokenStore(prefix=prefix, keys=keys, refresh_ahead_seconds=seconds)
         assert raised.value.kind == "InvalidConfig" and "at most 900" in str(raised.value), seconds
     assert SecretsManagerTokenStore(prefix=prefix, keys=keys, refresh_ahead_seconds=900).prefix == prefix
+    with pytest.raises(SDKException) as raised:
+        SecretsManagerTokenStore(prefix=prefix, keys=keys, cache_ttl_seconds=-1)
+    assert raised.value.kind == "InvalidConfig" and "0 for no cache" in str(raised.value)
+
+
+def test_refreshing_ahead_and_the_cache_are_on_unless_turned_off(endpoint, prefix, keys, monkeypatch):
+    monkeypatch.setenv("ZOHO_TOKEN_STORE_KEYS", keys)
+    # No option at all: the default prefix, the keys from the environment, both on.
+    assert SecretsManagerTokenStore().prefix == "zoho/oauth/"
+    assert SecretsManagerTokenStore()._refresh_ahead
+    # 0 turns either off (a single-process app: the store never calls Zoho, as FileStore); None, the
+    # former default, still means off.
+    for off in (0, None):
+        store = SecretsManagerTokenStore(prefix=prefix, refresh_ahead_seconds=off, cache_ttl_seconds=off)
+        assert not store._refresh_ahead
 
 
 def test_another_stores_keys_are_named_not_taken_for_an_empty_store(make_store, prefix):

@@ -133,17 +133,21 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         endpoint_url: the AWS endpoint, e.g. LocalStack's ``http://127.0.0.1:4566``; None uses
             ``AWS_ENDPOINT_URL`` or AWS.
         region: the AWS region; None uses the standard chain (``AWS_REGION``, the profile, ...).
-        cache_ttl_seconds: keep tokens read in an in-process cache this long (the SDK reads the store
-            before every API request); None for no cache. Changes by other processes show after this.
+        cache_ttl_seconds: keep tokens read in an in-process cache this long (default 30; the SDK reads
+            the store before every API request, and each uncached read is a ``GetSecretValue``); 0 for no
+            cache. Other processes' changes show within it; a token due for refresh, a save and the
+            refresh lease read past it.
         recovery_window_days: days a deleted token can still be restored by an operator (7 to 30), or 0
             to delete at once.
         allow_unbound_keyring: read a KMS keyring written before keyrings were bound to their secret's
             name, during the upgrade (``zoho-token-store rebind-keyring``).
-        refresh_ahead_seconds: hand the SDK tokens with at least this long to live (60 is a good value;
-            more than the SDK's own 5 s): a found token closer to expiry is refreshed first, at the
-            accounts server of the SDK's environment, by one process of the fleet while the others
-            wait for it (a lease in Secrets Manager). None leaves refreshing to the SDK, which does it
-            in every process that finds the token expiring.
+        refresh_ahead_seconds: hand the SDK tokens with at least this long to live (default 60; more
+            than the SDK's own 5 s): a found token closer to expiry is refreshed first, at the accounts
+            server of the SDK's environment, by one process of the fleet while the others wait for it
+            (a lease in Secrets Manager); a token that lives only minutes is refreshed within a quarter
+            of its lifetime instead. A grant nothing is stored for is exchanged once for the fleet the
+            same way. 0 leaves refreshing and exchanging to the SDK, in every process that finds the
+            token expiring (as its FileStore, which never calls Zoho): for a single-process app.
 
     AWS credentials come from the standard chain, as for the AWS CLI and boto3.
 
@@ -159,12 +163,13 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         kms_key_id: Optional[str] = None,
         endpoint_url: Optional[str] = None,
         region: Optional[str] = None,
-        cache_ttl_seconds: Optional[float] = None,
+        cache_ttl_seconds: Optional[float] = 30,
         recovery_window_days: int = 7,
         allow_unbound_keyring: bool = False,
-        refresh_ahead_seconds: Optional[float] = None,
+        refresh_ahead_seconds: Optional[float] = 60,
     ) -> None:
-        self._refresh_ahead = refresh_ahead_seconds is not None
+        # None, the former default, still means off.
+        self._refresh_ahead = bool(refresh_ahead_seconds)
         with _sdk_errors():
             self._store = _native.Store(
                 prefix,

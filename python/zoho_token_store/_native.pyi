@@ -21,10 +21,10 @@ class Store:
         kms_key_id: Optional[str] = None,
         endpoint_url: Optional[str] = None,
         region: Optional[str] = None,
-        cache_ttl_seconds: Optional[float] = None,
+        cache_ttl_seconds: Optional[float] = 30.0,
         recovery_window_days: int = 7,
         allow_unbound_keyring: bool = False,
-        refresh_ahead_seconds: Optional[float] = None,
+        refresh_ahead_seconds: Optional[float] = 60.0,
     ) -> None: ...
     @property
     def prefix(self) -> str: ...
