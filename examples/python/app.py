@@ -27,7 +27,7 @@ from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
 
 from zoho_token_store import SecretsManagerTokenStore
 
-ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+ENDPOINT = os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")  # LocalStack, for the store too
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")  # LocalStack takes any credentials
@@ -37,8 +37,7 @@ PREFIX = f"example/{os.getpid()}/"  # a run of its own: nothing from an earlier 
 
 def sign_in(zoho: MockZoho, resource_path: str) -> SecretsManagerTokenStore:
     """What an app does at start: a store, and the SDK initialized with it."""
-    store = SecretsManagerTokenStore(prefix=PREFIX, endpoint_url=ENDPOINT, cache_ttl_seconds=30,
-                                     refresh_ahead_seconds=60)
+    store = SecretsManagerTokenStore(prefix=PREFIX)  # the README's line: the defaults are the fleet's
     token = OAuthToken(client_id="1000.EXAMPLE", client_secret="example-secret",
                        grant_token="1000.grant-from-the-api-console", redirect_url="https://app.example.com/callback")
     Initializer.initialize(environment=DataCenter.Environment(zoho.url, zoho.accounts_url, zoho.url), token=token,
