@@ -106,7 +106,10 @@ class Grants(unittest.TestCase):
         self.assertIn("access_token", exchange(zoho, "in-time"))
         time.now += 0.01
         self.assertEqual(exchange(zoho, "late"), {"error": "invalid_code"})
-        self.assertEqual(zoho.report()["refused_exchanges_by_reason"], {"expired": 1})
+        report = zoho.report()
+        self.assertEqual(report["refused_exchanges_by_reason"], {"expired": 1})
+        self.assertAlmostEqual(report["grants"]["in-time"]["age_at_exchange"], GRANT_VALIDITY - 0.4)
+        self.assertEqual((report["grants"]["late"]["spent"], report["grants"]["late"]["expired"]), (False, True))
 
     def test_unknown_codes_other_clients_codes_and_wrong_credentials_are_refused(self) -> None:
         zoho, _, _ = accounts()

@@ -139,6 +139,7 @@ class Accounts:
                 self.refused_exchanges_by_reason[reason] = self.refused_exchanges_by_reason.get(reason, 0) + 1
                 return INVALID_CODE
             grant.spent = True
+            grant.age_at_exchange = now - grant.issued_at
             name = f"refresh-for-{grant.code}"
             while name in self.refresh_tokens:  # a name a test registered: the grant's token is another
                 name += "+"
@@ -209,8 +210,8 @@ class Accounts:
     # ---- what the test reads ---------------------------------------------------------------------------
 
     def report(self) -> Dict[str, object]:
-        """Counts of what was asked and answered, and each refresh token's own (keyed by the token: they
-        are the mock's, made up)."""
+        """Counts of what was asked and answered; each grant's fate (spent, and how old it was then, in
+        Zoho seconds); each refresh token's own counts (keyed by the token: they are the mock's, made up)."""
         with self.lock:
             now = self.clock.now()
             tokens = {}
@@ -226,8 +227,13 @@ class Accounts:
                     "live_access_tokens": len(self._live(refresh, now)), "in_window": in_window,
                     "window_allows_in": allows_in, "window_allows_in_real": self.clock.real(allows_in),
                 }
+            grants = {grant.code: {"user": grant.email, "client_id": grant.client_id, "spent": grant.spent,
+                                   "age_at_exchange": grant.age_at_exchange,
+                                   "expired": not grant.spent and now - grant.issued_at >= GRANT_VALIDITY}
+                      for grant in self.grants.values()}
             return {
                 **self.counts,
+                "grants": grants,
                 "refused_exchanges_by_reason": dict(self.refused_exchanges_by_reason),
                 "invalid_token_by_reason": dict(self.invalid_token_by_reason),
                 "refresh_tokens": tokens,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, List
+from typing import Deque, List, Optional
 
 # A refresh token's states: usable; revoked by its owner (`/oauth/v2/token/revoke`); deleted by Zoho when
 # the user's and client's 21st refresh token was issued.
@@ -33,6 +33,8 @@ class GrantCode:
     email: str
     issued_at: float
     spent: bool = False
+    # Its age, in Zoho seconds, when it was exchanged (how close a time-scaled test came to its expiry).
+    age_at_exchange: Optional[float] = None
 
 
 @dataclass
