@@ -150,7 +150,21 @@ async fn a_lease_that_reached_the_version_quota_is_started_afresh() {
     // AWS's quota, tightened: a lease secret may hold 4 versions. Each takeover writes one.
     let strict = StrictAws::start(&["--version-quota", "4"]);
     let prefix = unique_prefix("lease-quota");
-    let store = store_on(strict.client().await, &prefix);
+    // The SDK retries the quota's LimitExceededException as throttling (as it would on AWS), backing
+    // off for seconds: here for milliseconds.
+    let base = strict.client().await;
+    let once = Client::from_conf(
+        base.config()
+            .to_builder()
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(6)
+                    .with_initial_backoff(Duration::from_millis(5))
+                    .with_max_backoff(Duration::from_millis(50)),
+            )
+            .build(),
+    );
+    let store = store_on(once, &prefix);
     let raw = client().await;
     let id = "quota1";
     for death in 0..10 {
@@ -396,8 +410,6 @@ async fn a_holder_whose_lease_was_taken_over_stops_and_takes_the_new_holders_tok
         .expect("taken over");
     let mut fresh = other.reload_token(&id).await.unwrap().unwrap();
     fresh = fresh.with_access_token("access-other", now_ms() + 3_600_000);
-    // Until the old holder's next renewal has found the lease gone.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
     other.update_token(&fresh).await.unwrap();
     other.release(&taken).await.unwrap();
 
