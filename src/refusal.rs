@@ -57,6 +57,11 @@ impl ZohoRefusal {
         }
     }
 
+    /// Whether the refresh token was revoked (only a new sign-in helps).
+    pub fn is_revoked(&self) -> bool {
+        matches!(self, Self::Revoked { .. })
+    }
+
     /// Until when a throttle holds, as a time.
     pub fn until(&self) -> Option<SystemTime> {
         match self {

@@ -165,3 +165,127 @@ async fn the_sixteenth_access_token_evicts_the_first_and_the_twenty_first_refres
     );
     assert_eq!(zoho.stat("deleted_refresh_tokens"), 1);
 }
+
+/// A fleet process: its own store object and token manager (with the store's refresh lease), on the
+/// strict mock.
+async fn process(zoho: &StrictZoho, prefix: &str) -> zoho_token_store::TokenManager {
+    use std::sync::Arc;
+    use zoho_token_store::{SecretsManagerStore, TokenManager, TokenStore};
+    let store = Arc::new(
+        SecretsManagerStore::builder(common::client().await, common::keyring())
+            .prefix(prefix)
+            .build()
+            .unwrap(),
+    );
+    let as_store: Arc<dyn TokenStore> = store.clone();
+    TokenManager::builder(as_store, zoho.accounts())
+        .coordinator(store)
+        .build()
+        .unwrap()
+}
+
+/// A stored token for `email` whose access token has expired, refreshed with `refresh`.
+async fn stored_expired(prefix: &str, email: &str, refresh: &str) -> String {
+    use zoho_token_store::{SecretsManagerStore, TokenStore};
+    let store = SecretsManagerStore::builder(common::client().await, common::keyring())
+        .prefix(prefix)
+        .build()
+        .unwrap();
+    let mut token = with_refresh(refresh)
+        .with_user_name(email)
+        .with_access_token("spent", 1_000);
+    store.save_token(&mut token).await.unwrap();
+    token.id.unwrap()
+}
+
+#[tokio::test]
+async fn access_denied_is_honoured_by_the_whole_fleet_until_its_window_ends() {
+    use zoho_token_store::{Error, TokenStore, ZohoRefusal};
+    let zoho = StrictZoho::start(&["--email", "bea@example.com"]);
+    let prefix = common::unique_prefix("refusal-throttled");
+    zoho.refresh_token("refresh-bea", "bea@example.com");
+    let id = stored_expired(&prefix, "bea@example.com", "refresh-bea").await;
+    // Another app spent this refresh token's ten access tokens of the window.
+    let accounts = zoho.accounts();
+    for _ in 0..10 {
+        accounts.refresh(&with_refresh("refresh-bea")).await.unwrap();
+    }
+
+    let (a, b) = (process(&zoho, &prefix).await, process(&zoho, &prefix).await);
+    let query = OAuthToken::default().with_id(&id);
+    let err = a.token(&query).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Throttled { until: Some(_) }) && err.is_retryable(),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no process asks again before"), "{err}");
+    assert_eq!(zoho.stat("access_denied"), 1);
+    // Every other process (and this one again) learns it from the store: Zoho is not asked again.
+    for manager in [&b, &a] {
+        let err = manager.token(&query).await.unwrap_err();
+        assert_eq!(err.kind(), "Throttled", "{err}");
+    }
+    assert_eq!(zoho.refreshes(), 11, "one refused request in all, none after it");
+
+    // The window over (Zoho's clock, and the stored mark as a fleet would find it then), a refresh
+    // works and clears the mark.
+    zoho.advance(600.0);
+    let store = zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let mut marked = store.find_token_by_id(&id).await.unwrap().unwrap();
+    assert!(matches!(marked.refusal, Some(ZohoRefusal::Throttled { .. })));
+    marked.refusal = Some(ZohoRefusal::Throttled { until_ms: 1 });
+    store.update_token(&marked).await.unwrap();
+    let fresh = b.token(&query).await.unwrap();
+    assert_eq!(fresh.refusal, None);
+    assert_eq!(store.find_token_by_id(&id).await.unwrap().unwrap().refusal, None);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_is_never_refreshed_again_and_a_new_sign_in_clears_it() {
+    use zoho_token_store::{Error, TokenStore, ZohoRefusal};
+    let zoho = StrictZoho::start(&["--email", "cal@example.com"]);
+    let prefix = common::unique_prefix("refusal-revoked");
+    zoho.refresh_token("refresh-cal", "cal@example.com");
+    let id = stored_expired(&prefix, "cal@example.com", "refresh-cal").await;
+    // The user revoked the app's access in Zoho.
+    zoho.accounts()
+        .revoke(&"refresh-cal".into())
+        .await
+        .unwrap();
+
+    let (a, b) = (process(&zoho, &prefix).await, process(&zoho, &prefix).await);
+    let query = OAuthToken::default().with_id(&id);
+    let err = a.token(&query).await.unwrap_err();
+    assert!(matches!(err, Error::TokenRevoked { .. }), "{err:?}");
+    let line = err.to_string();
+    assert!(line.contains("cal@example.com") && line.contains("sign the user in again"), "{line}");
+    assert!(!line.contains("refresh-cal"), "no secret in the message: {line}");
+    let by_user = OAuthToken::default().with_user_name("cal@example.com");
+    for manager in [&b, &a] {
+        assert_eq!(manager.token(&by_user).await.unwrap_err().kind(), "TokenRevoked");
+    }
+    assert_eq!(zoho.refreshes(), 1, "Zoho was asked once");
+    let store = zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        store.find_token_by_id(&id).await.unwrap().unwrap().refusal,
+        Some(ZohoRefusal::Revoked { .. })
+    ));
+
+    // The user signs in again: the new grant's token replaces the revoked one, for everyone.
+    zoho.grant("code-cal-2");
+    let signed_in = b
+        .token(&with_grant("code-cal-2").with_user_name("cal@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.id.as_deref(), Some(id.as_str()), "the same user's secret");
+    assert_eq!(signed_in.refusal, None);
+    let found = a.token(&query).await.unwrap();
+    assert_eq!(found.refresh_token, signed_in.refresh_token);
+    assert_eq!(zoho.exchanges(), 1);
+}

@@ -353,15 +353,20 @@ impl Store {
             }
             let found = store.find_token(&query).await?;
             Ok(match found {
+                // Zoho revoked the stored refresh token and the caller brings a grant: a new sign-in,
+                // exchanged once for the fleet; its token replaces the revoked one.
+                Some(found) if signs_in(&query) && found.refusal.is_some_and(|r| r.is_revoked()) => {
+                    refresher.sign_in(&query, &url).await?.map(answer)
+                }
                 // Only a token whose access token comes from the store can be helped by refreshing:
                 // the caller's own access token wins the answer anyway.
                 Some(found) if query.access_token.is_none() => {
-                    refresher.freshen(found, &url).await.map(answer)
+                    refresher.freshen(found, &url).await?.map(answer)
                 }
                 Some(found) => Some(found),
                 // A grant nothing is stored for yet: exchanged once for the fleet (see refresh.rs), so
                 // the SDK finds a token and does not exchange it again in every process.
-                None if signs_in(&query) => refresher.sign_in(&query, &url).await.map(answer),
+                None if signs_in(&query) => refresher.sign_in(&query, &url).await?.map(answer),
                 None => None,
             })
         })?;
@@ -409,7 +414,7 @@ impl Store {
         let found = self.run_fresh(py, |store, refresher| async move {
             let found = store.find_token_by_id(&id).await?;
             Ok(match (found, refresher, accounts_url) {
-                (Some(found), Some(refresher), Some(url)) => refresher.freshen(found, &url).await,
+                (Some(found), Some(refresher), Some(url)) => refresher.freshen(found, &url).await?,
                 (found, _, _) => found,
             })
         })?;

@@ -109,25 +109,28 @@ impl Refresher {
     /// The token a grant gives, exchanged once for the fleet and saved (named as the SDK names users),
     /// also when saving it failed (the crate keeps it, logs why, and saves it again later: the grant is
     /// spent, the SDK's own exchange would only get `invalid_code`); None when the exchange failed
-    /// (logged), so the SDK's own exchange runs and reports it its own way.
+    /// (logged), so the SDK's own exchange runs and reports it its own way. A revoked stored token whose
+    /// spent grant is all the caller has is raised (`TokenRevoked`: sign the user in again).
     pub(crate) async fn sign_in(
         &self,
         query: &OAuthToken,
         accounts_url: &str,
-    ) -> Option<OAuthToken> {
+    ) -> zoho_token_store::Result<Option<OAuthToken>> {
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "cannot exchange the grant for the fleet; the SDK will");
-                return None;
+                return Ok(None);
             }
         };
         match manager.token(query).await {
-            Ok(token) => Some(token),
-            Err(Error::SaveAfterRefresh { token, .. }) => Some(*token),
+            Ok(token) => Ok(Some(token)),
+            Err(Error::SaveAfterRefresh { token, .. }) => Ok(Some(*token)),
+            // The stored token is revoked and the grant is the spent one it came from.
+            Err(e @ Error::TokenRevoked { .. }) => Err(e),
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "exchanging the grant for the fleet failed; the SDK will try");
-                None
+                Ok(None)
             }
         }
     }
@@ -157,24 +160,27 @@ impl Refresher {
     }
 
     /// `found` made fresh by the crate's [`TokenManager::refresh_ahead`]; on failure, `found` as it is
-    /// (the SDK's own refresh then runs). None when the token was deleted meanwhile.
+    /// (the SDK's own refresh then runs). None when the token was deleted meanwhile. Zoho's refusals of
+    /// the refresh token (throttled with the access token spent, or revoked) are raised instead: the
+    /// SDK's own refresh would only ask Zoho again, which the fleet must not.
     pub(crate) async fn freshen(
         &self,
         found: OAuthToken,
         accounts_url: &str,
-    ) -> Option<OAuthToken> {
+    ) -> zoho_token_store::Result<Option<OAuthToken>> {
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "cannot refresh ahead; the SDK will refresh");
-                return Some(found);
+                return Ok(Some(found));
             }
         };
         match manager.refresh_ahead(found.clone()).await {
-            Ok(fresh) => fresh,
+            Ok(fresh) => Ok(fresh),
+            Err(e @ (Error::Throttled { .. } | Error::TokenRevoked { .. })) => Err(e),
             Err(e) => {
                 tracing::warn!(target: LOG_TARGET, error = %e, "refreshing ahead failed; the SDK will refresh");
-                Some(found)
+                Ok(Some(found))
             }
         }
     }

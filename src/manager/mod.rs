@@ -2,6 +2,7 @@
 
 mod margin;
 mod refresh;
+mod refusals;
 mod unsaved;
 
 use std::collections::HashMap;
@@ -303,6 +304,13 @@ impl TokenManager {
         };
         if !self.inner.is_due(&found.token, margin) {
             return Ok(found.token);
+        }
+        // Zoho refused this refresh token (any process may have learnt it): no lease, no call.
+        if refusals::stands(&found.token) {
+            return match refusals::refused(&found.token, self.inner.min_margin) {
+                Some(e) => Err(e),
+                None => Ok(found.token),
+            };
         }
         self.refresh(found, margin).await
     }

@@ -86,16 +86,50 @@ impl Inner {
             }),
             None => self.store.find_token(&query).await?,
         };
-        match stored {
-            Some(token) => Ok(Found::stored(token)),
-            None if query.grant_token.is_some() || query.refresh_token.is_some() => Ok(Found {
-                token: query,
-                stored: false,
-            }),
-            None => Err(Error::invalid_token(
+        match (stored, &query.id) {
+            // Zoho revoked the stored refresh token, and the caller brings a grant that is not the one
+            // the stored token came from: a new sign-in, whose token replaces the revoked one (saved by
+            // user, as any sign-in). The stored grant is read apart: `find_token` let the caller's win.
+            (Some(token), None)
+                if token.refusal.is_some_and(|r| r.is_revoked())
+                    && query.grant_token.is_some()
+                    && self.stored_grant(&token).await? != query.grant_token =>
+            {
+                let mut signing_in = query;
+                signing_in.refresh_token = None;
+                signing_in.access_token = None;
+                signing_in.expires_at_ms = None;
+                Ok(Found {
+                    token: signing_in,
+                    stored: false,
+                })
+            }
+            (Some(token), _) => Ok(Found::stored(token)),
+            // An id names a stored token: gone means deleted, and a save could not bring it back
+            // anyway (see `TokenStore::save_token`), so Zoho is not asked for a token nobody can keep.
+            (None, Some(id)) => Err(Error::TokenDeleted { id: id.clone() }),
+            (None, None) if query.grant_token.is_some() || query.refresh_token.is_some() => {
+                Ok(Found {
+                    token: query,
+                    stored: false,
+                })
+            }
+            (None, None) => Err(Error::invalid_token(
                 "no stored token matches, and there is no grant or refresh token to get one; authorize the user first",
             )),
         }
+    }
+
+    /// The grant token the stored copy of `token` holds (by its id), as the store has it.
+    async fn stored_grant(&self, token: &OAuthToken) -> Result<Option<crate::GrantToken>> {
+        let Some(id) = &token.id else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .find_token_by_id(id)
+            .await?
+            .and_then(|stored| stored.grant_token))
     }
 
     /// Whether the token needs a refresh: no access token, or less than `margin` left, fitted to the
@@ -255,7 +289,12 @@ impl Inner {
                 .await?
             {
                 Some(matched) => match &matched.id {
-                    Some(id) => self.store.reload_token(id).await,
+                    Some(id) => Ok(self
+                        .store
+                        .reload_token(id)
+                        .await?
+                        // A revoked token is what this sign-in replaces, not its result.
+                        .filter(|latest| !latest.refusal.is_some_and(|r| r.is_revoked()))),
                     None => Ok(Some(matched)),
                 },
                 None => Ok(None),
@@ -267,12 +306,19 @@ impl Inner {
     async fn refresh_now(&self, found: Found) -> Result<OAuthToken> {
         let Found { token, stored } = found;
         let grant = if token.refresh_token.is_some() {
-            self.accounts.refresh(&token).await?
+            // Re-read under the lease: another process may have learnt of a refusal meanwhile.
+            self.may_ask(&token)?;
+            match self.accounts.refresh(&token).await {
+                Ok(grant) => grant,
+                Err(e) => return Err(self.on_refusal(&token, stored, e).await),
+            }
         } else {
             self.accounts.exchange_grant(&token).await?
         };
         let mut fresh = token;
         grant.apply_to(&mut fresh);
+        // Zoho answered: whatever it refused before no longer stands.
+        fresh.refusal = None;
         self.refreshed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

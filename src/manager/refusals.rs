@@ -1,0 +1,93 @@
+//! Zoho's refusals, honoured by the whole fleet: a throttled refresh token is left alone until its window
+//! ends, and a revoked one for good, whichever process learnt it.
+//!
+//! The process that gets `Access Denied` or `invalid_code` for a refresh token records it on the stored
+//! token ([`ZohoRefusal`], in its encrypted value); every process reads it with the token, before any
+//! lease or call to Zoho. While throttled, a token whose access token still works is used as it is;
+//! once that expires, callers get [`Error::Throttled`] saying when to try again. A revoked token fails
+//! every lookup with [`Error::TokenRevoked`] (naming the user and the fix) until a new sign-in stores a
+//! new refresh token, which carries no refusal.
+
+use std::time::Duration;
+
+use super::Inner;
+use crate::error::{Error, Result};
+use crate::refusal::ZohoRefusal;
+use crate::token::{OAuthToken, now_ms};
+
+/// What a standing refusal of `token`'s refresh token means for a caller that wants a token: `None`
+/// when there is none (or it ended); else the error to answer with, or, while throttled, `None` as long
+/// as the access token has more than `floor` left (it is used as it is, and nobody refreshes it).
+pub(super) fn refused(token: &OAuthToken, floor: Duration) -> Option<Error> {
+    let now = now_ms();
+    match token.refusal? {
+        ZohoRefusal::Revoked { .. } => Some(Error::TokenRevoked {
+            user: token.user_name.clone(),
+        }),
+        refusal @ ZohoRefusal::Throttled { .. } if refusal.stands_at(now) => {
+            let usable = token.access_token.is_some()
+                && token
+                    .expires_at_ms
+                    .is_some_and(|at| now.saturating_add(floor.as_millis() as u64) < at);
+            (!usable).then(|| Error::Throttled {
+                until: refusal.until(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether a standing refusal keeps Zoho from being asked for `token` at all (a throttle whose window
+/// has not ended, or a revocation).
+pub(super) fn stands(token: &OAuthToken) -> bool {
+    token.refusal.is_some_and(|r| r.stands_at(now_ms()))
+}
+
+impl Inner {
+    /// Zoho refused `token`'s refresh token with `error`: records what that means on the stored token
+    /// (when `stored`), so the fleet honours it, and returns the error the caller gets. Other errors
+    /// pass through. Recording is best effort: a failed write is logged, and the refusal still returned.
+    pub(super) async fn on_refusal(&self, token: &OAuthToken, stored: bool, error: Error) -> Error {
+        let (refusal, answer) = match &error {
+            Error::Throttled { .. } => {
+                let refusal = ZohoRefusal::throttled_now();
+                let until = refusal.until();
+                (refusal, Error::Throttled { until })
+            }
+            Error::InvalidGrant { what, .. } if *what == "refresh token" => (
+                ZohoRefusal::revoked_now(),
+                Error::TokenRevoked {
+                    user: token.user_name.clone(),
+                },
+            ),
+            _ => return error,
+        };
+        if stored {
+            let mut marked = token.clone();
+            marked.refusal = Some(refusal);
+            match self.store.update_token(&marked).await {
+                Ok(()) => tracing::warn!(
+                    token = token.id.as_deref().unwrap_or_default(),
+                    refusal = %refusal.status(),
+                    "Zoho refused the refresh token; recorded for every process"
+                ),
+                Err(e) => tracing::warn!(
+                    token = token.id.as_deref().unwrap_or_default(),
+                    error = %e,
+                    "Zoho refused the refresh token, and recording it failed; other processes may ask again"
+                ),
+            }
+        }
+        answer
+    }
+
+    /// `Ok(())` unless a standing refusal forbids asking Zoho for `token`'s refresh token now.
+    pub(super) fn may_ask(&self, token: &OAuthToken) -> Result<()> {
+        if token.refresh_token.is_some() && stands(token) {
+            return Err(refused(token, Duration::MAX).unwrap_or(Error::Throttled {
+                until: token.refusal.and_then(|r| r.until()),
+            }));
+        }
+        Ok(())
+    }
+}
