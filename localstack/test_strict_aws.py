@@ -493,7 +493,7 @@ class UnfilteredLag(unittest.TestCase):
         return {e["Name"]: {t["Key"]: t["Value"] for t in e["Tags"]} for e in body["SecretList"]}
 
     def test_an_unfiltered_listing_shows_the_secrets_it_knows_as_they_were(self) -> None:
-        p, upstream, clock = proxy(lag=10.0, lag_floor=10.0, unfiltered_lag=True)
+        p, upstream, clock = proxy(lag=10.0, lag_floor=10.0)
         upstream.add("other/x", {})
         ask(p, "CreateSecret", Name="p/a", SecretString="v", ClientRequestToken=token(1), Tags=[{"Key": "k", "Value": "old"}])
         self.assertEqual(self.listed(p), {"other/x": {}}, "created a moment ago: not listed yet")
@@ -506,7 +506,7 @@ class UnfilteredLag(unittest.TestCase):
         self.assertEqual(self.listed(p), {"other/x": {}})
 
     def test_switched_off_it_is_current(self) -> None:
-        p, _, _ = proxy(lag=10.0, lag_floor=10.0)
+        p, _, _ = proxy(lag=10.0, lag_floor=10.0, unfiltered_lag=False)
         ask(p, "CreateSecret", Name="p/a", SecretString="v", ClientRequestToken=token(1))
         self.assertEqual(list(self.listed(p)), ["p/a"])
 
@@ -603,15 +603,16 @@ class FilterValidation(unittest.TestCase):
 class CommandLine(unittest.TestCase):
     def test_the_flags_set_the_options_and_the_defaults_stay_as_they_were(self) -> None:
         _, o = parse([])
-        self.assertEqual((o.unfiltered_lag, o.force_delete_delay, o.lag_tail_probability, o.rate_limits), (False, 0.0, 0.0, False))
-        self.assertEqual((o.idempotent_creates, o.batch_deleted_errors, o.validate_filters), (True, True, True))
-        _, o = parse(["--unfiltered-lag", "--force-delete-delay", "2", "--lag-tail-probability", "0.05",
+        self.assertEqual((o.force_delete_delay, o.lag_tail_probability, o.rate_limits), (0.0, 0.0, False))
+        # On by default: AWS's behaviour, and no suite of the project's is the worse for it.
+        self.assertEqual((o.unfiltered_lag, o.idempotent_creates, o.batch_deleted_errors, o.validate_filters), (True, True, True, True))
+        _, o = parse(["--no-unfiltered-lag", "--force-delete-delay", "2", "--lag-tail-probability", "0.05",
                       "--lag-tail", "60", "--rate-limits", "--rate-scale", "0.1", "--no-idempotent-creates",
                       "--no-batch-deleted-errors", "--no-validate-filters", "--version-count-writes"])
         self.assertEqual(
             (o.unfiltered_lag, o.force_delete_delay, o.lag_tail_probability, o.lag_tail, o.rate_limits,
              o.rate_scale, o.idempotent_creates, o.batch_deleted_errors, o.validate_filters, o.version_count_writes),
-            (True, 2.0, 0.05, 60.0, True, 0.1, False, False, False, True),
+            (False, 2.0, 0.05, 60.0, True, 0.1, False, False, False, True),
         )
 
 

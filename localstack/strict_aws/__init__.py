@@ -7,8 +7,9 @@ changes the answers the way AWS would (each behaviour switchable, every draw fro
   state of ``lag`` seconds ago with ``lag`` drawn per request in ``[--lag-floor, S]`` (so a later read may
   see an older state), and tag changes lagging separately (``--tag-lag``) from creates and deletes.
   ``--lag-tail-probability P``: now and then (probability P per draw) a lag past its bound, by up to
-  ``--lag-tail`` seconds more (default: the bound again). ``--unfiltered-lag``: unfiltered ``ListSecrets``
-  lags too (LocalStack's list, with the secrets the model knows shown as they were).
+  ``--lag-tail`` seconds more (default: the bound again). Unfiltered ``ListSecrets`` lags too
+  (LocalStack's list, with the secrets the model knows shown as they were; ``--no-unfiltered-lag``: as
+  it is now).
   Reads by name (``GetSecretValue``, ``DescribeSecret``, ``BatchGetSecretValue`` by id) stay current.
   Only secrets created through this proxy are known to it, as with any listing lag model.
 - a filtered ``BatchGetSecretValue`` that names a secret its lagged listing still shows but which is

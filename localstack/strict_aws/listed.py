@@ -1,8 +1,8 @@
 """The listings the proxy answers itself: lagged and paged, from the model's history and LocalStack's list.
 
 - Filtered `ListSecrets`: from the model's history, as of a drawn lag ago (listings.py).
-- Unfiltered `ListSecrets`: LocalStack's list, lagged for the secrets the model knows with
-  `--unfiltered-lag`, and paged by the model when pages are uneven.
+- Unfiltered `ListSecrets`: LocalStack's list, lagged for the secrets the model knows (unless
+  `--no-unfiltered-lag`), and paged by the model when it lags or pages are uneven.
 - Filtered `BatchGetSecretValue`: the lagged listing's names fetched by id. A secret the lagged listing
   still shows but which is gone now (deleted since) is named in `Errors[]` instead of a value, as AWS
   does (`--batch-deleted-errors`; without it such a secret is silently left out).
@@ -54,8 +54,8 @@ class Listed(Reads):
         return 200, with_token({"SecretList": page}, next_token)
 
     def unfiltered_list(self, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """An unfiltered listing: lagged with `--unfiltered-lag` (and a lag to draw), in the model's
-        pages when they are uneven, LocalStack's answer as it is otherwise."""
+        """An unfiltered listing: lagged (when there is a lag to draw), in the model's pages when it
+        lags or pages are uneven, LocalStack's answer as it is otherwise."""
         m = self.model
         o = m.options
         lags = o.unfiltered_lag and max(o.lag, o.lag_floor, o.tag_lag or 0.0, o.tag_lag_floor or 0.0) > 0

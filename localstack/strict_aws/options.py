@@ -18,7 +18,7 @@ class Options:
     tag_lag_floor: Optional[float] = None
     lag_tail_probability: float = 0.0
     lag_tail: Optional[float] = None
-    unfiltered_lag: bool = False
+    unfiltered_lag: bool = True
     # Pages (pages.py).
     uneven_pages: bool = False
     empty_first_pages: bool = False
@@ -59,8 +59,8 @@ def parse(argv: list[str], description: str = "") -> tuple[argparse.Namespace, O
                    help="chance that a listing lags past its bound (default 0)")
     p.add_argument("--lag-tail", type=float, default=None,
                    help="how far past its bound such a lag reaches, seconds (default: the bound again)")
-    p.add_argument("--unfiltered-lag", action=on_off, default=False,
-                   help="unfiltered ListSecrets lags too, as filtered listings do (default off)")
+    p.add_argument("--unfiltered-lag", action=on_off, default=True,
+                   help="unfiltered ListSecrets lags too, as filtered listings do (default on)")
     p.add_argument("--uneven-pages", action="store_true", help="short and empty pages, with NextToken")
     p.add_argument("--empty-first-pages", action="store_true", help="every listing starts with an empty page")
     p.add_argument("--version-quota", type=int, default=None, help="versions a secret may hold (AWS: 100)")
