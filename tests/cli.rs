@@ -976,3 +976,52 @@ async fn init_keyring_creates_a_keyring_secret_once_that_the_other_commands_read
     let usage: serde_json::Value = serde_json::from_slice(&keys.get_output().stdout).unwrap();
     assert_eq!(usage["k7"], 1, "{usage}");
 }
+
+#[test]
+fn list_shows_a_refresh_token_zoho_refused_and_no_secret() {
+    use zoho_token_store::{Keyring, SecretsManagerStore, TokenStore, ZohoRefusal};
+    let env = Env::new("cli-refusal");
+    env.cmd()
+        .arg("import")
+        .arg(env.file("t.csv", &twelve_rows()))
+        .assert()
+        .success();
+    // What a TokenManager records when Zoho refuses token 7's refresh token.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SecretsManagerStore::builder(
+            common::client().await,
+            Keyring::parse(&env.keys).unwrap(),
+        )
+        .prefix(&env.prefix)
+        .build()
+        .unwrap();
+        let mut seven = store.find_token_by_id("7").await.unwrap().unwrap();
+        seven.refusal = Some(ZohoRefusal::Revoked { at_ms: 1_900_000_000_000 });
+        store.update_token(&seven).await.unwrap();
+    });
+    let table = String::from_utf8(
+        env.cmd()
+            .arg("list")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.contains("user7@example.com"))
+        .unwrap();
+    assert!(row.contains("revoked 2030-03-17T17:46:40Z"), "{table}");
+    assert!(table.lines().filter(|l| l.contains("revoked")).count() == 1, "{table}");
+    assert!(!table.contains("refresh-7"), "no secrets in the list");
+    let listed = env.json(&["list"]);
+    let seven = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "7")
+        .unwrap();
+    assert_eq!(seven["zoho"], "revoked 2030-03-17T17:46:40Z", "{seven}");
+}
