@@ -245,8 +245,10 @@ async fn each_zoho_error_class_is_distinct() {
         server.verify().await;
         errors.push(err);
     }
+    // A refused refresh token: revoked (recorded on the stored token, see tests/strict_zoho.rs), named
+    // by its user.
     assert!(
-        matches!(&errors[0], Error::InvalidGrant { code, what: "refresh token" } if code == "invalid_code"),
+        matches!(&errors[0], Error::TokenRevoked { user: Some(user) } if user == "ida@example.com"),
         "{:?}",
         errors[0]
     );
