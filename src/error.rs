@@ -352,7 +352,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Backend { retryable, .. } => *retryable,
-            Self::Throttled { .. } | Self::ZohoUnavailable { .. } | Self::RefreshTimeout { .. } => true,
+            Self::Throttled { .. } | Self::ZohoUnavailable { .. } | Self::RefreshTimeout { .. } => {
+                true
+            }
             Self::SaveAfterRefresh { source, .. } => source.is_retryable(),
             _ => false,
         }

@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_900_000_000_000), "2030-03-17T17:46:40Z");
         assert_eq!(
-            ZohoRefusal::Throttled { until_ms: 951_782_400_000 }.status(),
+            ZohoRefusal::Throttled {
+                until_ms: 951_782_400_000
+            }
+            .status(),
             "throttled until 2000-02-29T00:00:00Z"
         );
     }

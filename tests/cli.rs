@@ -996,7 +996,9 @@ fn list_shows_a_refresh_token_zoho_refused_and_no_secret() {
         .build()
         .unwrap();
         let mut seven = store.find_token_by_id("7").await.unwrap().unwrap();
-        seven.refusal = Some(ZohoRefusal::Revoked { at_ms: 1_900_000_000_000 });
+        seven.refusal = Some(ZohoRefusal::Revoked {
+            at_ms: 1_900_000_000_000,
+        });
         store.update_token(&seven).await.unwrap();
     });
     let table = String::from_utf8(
@@ -1014,7 +1016,10 @@ fn list_shows_a_refresh_token_zoho_refused_and_no_secret() {
         .find(|l| l.contains("user7@example.com"))
         .unwrap();
     assert!(row.contains("revoked 2030-03-17T17:46:40Z"), "{table}");
-    assert!(table.lines().filter(|l| l.contains("revoked")).count() == 1, "{table}");
+    assert!(
+        table.lines().filter(|l| l.contains("revoked")).count() == 1,
+        "{table}"
+    );
     assert!(!table.contains("refresh-7"), "no secrets in the list");
     let listed = env.json(&["list"]);
     let seven = listed

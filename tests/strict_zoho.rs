@@ -208,7 +208,10 @@ async fn access_denied_is_honoured_by_the_whole_fleet_until_its_window_ends() {
     // Another app spent this refresh token's ten access tokens of the window.
     let accounts = zoho.accounts();
     for _ in 0..10 {
-        accounts.refresh(&with_refresh("refresh-bea")).await.unwrap();
+        accounts
+            .refresh(&with_refresh("refresh-bea"))
+            .await
+            .unwrap();
     }
 
     let (a, b) = (process(&zoho, &prefix).await, process(&zoho, &prefix).await);
@@ -218,29 +221,43 @@ async fn access_denied_is_honoured_by_the_whole_fleet_until_its_window_ends() {
         matches!(err, Error::Throttled { until: Some(_) }) && err.is_retryable(),
         "{err:?}"
     );
-    assert!(err.to_string().contains("no process asks again before"), "{err}");
+    assert!(
+        err.to_string().contains("no process asks again before"),
+        "{err}"
+    );
     assert_eq!(zoho.stat("access_denied"), 1);
     // Every other process (and this one again) learns it from the store: Zoho is not asked again.
     for manager in [&b, &a] {
         let err = manager.token(&query).await.unwrap_err();
         assert_eq!(err.kind(), "Throttled", "{err}");
     }
-    assert_eq!(zoho.refreshes(), 11, "one refused request in all, none after it");
+    assert_eq!(
+        zoho.refreshes(),
+        11,
+        "one refused request in all, none after it"
+    );
 
     // The window over (Zoho's clock, and the stored mark as a fleet would find it then), a refresh
     // works and clears the mark.
     zoho.advance(600.0);
-    let store = zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
-        .prefix(&prefix)
-        .build()
-        .unwrap();
+    let store =
+        zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap();
     let mut marked = store.find_token_by_id(&id).await.unwrap().unwrap();
-    assert!(matches!(marked.refusal, Some(ZohoRefusal::Throttled { .. })));
+    assert!(matches!(
+        marked.refusal,
+        Some(ZohoRefusal::Throttled { .. })
+    ));
     marked.refusal = Some(ZohoRefusal::Throttled { until_ms: 1 });
     store.update_token(&marked).await.unwrap();
     let fresh = b.token(&query).await.unwrap();
     assert_eq!(fresh.refusal, None);
-    assert_eq!(store.find_token_by_id(&id).await.unwrap().unwrap().refusal, None);
+    assert_eq!(
+        store.find_token_by_id(&id).await.unwrap().unwrap().refusal,
+        None
+    );
 }
 
 #[tokio::test]
@@ -251,27 +268,34 @@ async fn a_revoked_refresh_token_is_never_refreshed_again_and_a_new_sign_in_clea
     zoho.refresh_token("refresh-cal", "cal@example.com");
     let id = stored_expired(&prefix, "cal@example.com", "refresh-cal").await;
     // The user revoked the app's access in Zoho.
-    zoho.accounts()
-        .revoke(&"refresh-cal".into())
-        .await
-        .unwrap();
+    zoho.accounts().revoke(&"refresh-cal".into()).await.unwrap();
 
     let (a, b) = (process(&zoho, &prefix).await, process(&zoho, &prefix).await);
     let query = OAuthToken::default().with_id(&id);
     let err = a.token(&query).await.unwrap_err();
     assert!(matches!(err, Error::TokenRevoked { .. }), "{err:?}");
     let line = err.to_string();
-    assert!(line.contains("cal@example.com") && line.contains("sign the user in again"), "{line}");
-    assert!(!line.contains("refresh-cal"), "no secret in the message: {line}");
+    assert!(
+        line.contains("cal@example.com") && line.contains("sign the user in again"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("refresh-cal"),
+        "no secret in the message: {line}"
+    );
     let by_user = OAuthToken::default().with_user_name("cal@example.com");
     for manager in [&b, &a] {
-        assert_eq!(manager.token(&by_user).await.unwrap_err().kind(), "TokenRevoked");
+        assert_eq!(
+            manager.token(&by_user).await.unwrap_err().kind(),
+            "TokenRevoked"
+        );
     }
     assert_eq!(zoho.refreshes(), 1, "Zoho was asked once");
-    let store = zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
-        .prefix(&prefix)
-        .build()
-        .unwrap();
+    let store =
+        zoho_token_store::SecretsManagerStore::builder(common::client().await, common::keyring())
+            .prefix(&prefix)
+            .build()
+            .unwrap();
     assert!(matches!(
         store.find_token_by_id(&id).await.unwrap().unwrap().refusal,
         Some(ZohoRefusal::Revoked { .. })
@@ -283,7 +307,11 @@ async fn a_revoked_refresh_token_is_never_refreshed_again_and_a_new_sign_in_clea
         .token(&with_grant("code-cal-2").with_user_name("cal@example.com"))
         .await
         .unwrap();
-    assert_eq!(signed_in.id.as_deref(), Some(id.as_str()), "the same user's secret");
+    assert_eq!(
+        signed_in.id.as_deref(),
+        Some(id.as_str()),
+        "the same user's secret"
+    );
     assert_eq!(signed_in.refusal, None);
     let found = a.token(&query).await.unwrap();
     assert_eq!(found.refresh_token, signed_in.refresh_token);

@@ -355,7 +355,9 @@ impl Store {
             Ok(match found {
                 // Zoho revoked the stored refresh token and the caller brings a grant: a new sign-in,
                 // exchanged once for the fleet; its token replaces the revoked one.
-                Some(found) if signs_in(&query) && found.refusal.is_some_and(|r| r.is_revoked()) => {
+                Some(found)
+                    if signs_in(&query) && found.refusal.is_some_and(|r| r.is_revoked()) =>
+                {
                     refresher.sign_in(&query, &url).await?.map(answer)
                 }
                 // Only a token whose access token comes from the store can be helped by refreshing:

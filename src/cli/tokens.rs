@@ -42,14 +42,24 @@ pub async fn list(g: &Global) -> Outcome {
                 e.key_id.clone(),
                 output::ago(e.last_changed),
                 // Zoho's refusal of the refresh token, if any: revoked, or throttled until when.
-                e.token.refusal.map_or_else(|| "-".to_owned(), |r| r.status()),
+                e.token
+                    .refusal
+                    .map_or_else(|| "-".to_owned(), |r| r.status()),
             ]
         })
         .collect();
     out!(
         "{}",
         output::table(
-            &["ID", "USER", "CLIENT ID", "EXPIRES", "KEY", "CHANGED", "ZOHO"],
+            &[
+                "ID",
+                "USER",
+                "CLIENT ID",
+                "EXPIRES",
+                "KEY",
+                "CHANGED",
+                "ZOHO"
+            ],
             &rows
         )
     );

@@ -81,7 +81,9 @@ impl SecretsManagerStore {
     /// The names of this store's token secrets the listing shows in their recovery window: listed only
     /// when asked for (`IncludePlannedDeletion`), and their values cannot be read until they are
     /// restored.
-    pub(crate) async fn names_in_recovery_window(&self) -> Result<std::collections::BTreeSet<String>> {
+    pub(crate) async fn names_in_recovery_window(
+        &self,
+    ) -> Result<std::collections::BTreeSet<String>> {
         Ok(self
             .list_every(vec![self.prefix_filter()], true)
             .await?

@@ -310,8 +310,16 @@ async fn of_two_saves_at_once_the_tags_follow_the_value_that_stands() {
     let name = plain.secret_name(first.id.as_deref().unwrap()).unwrap();
     saved(&store, token_for("ivy@example.com", "a")).await;
 
-    let stored = plain.find_token_by_id(first.id.as_deref().unwrap()).await.unwrap().unwrap();
-    assert_eq!(stored.refresh_token.unwrap().secret(), "refresh-b", "B's value stands");
+    let stored = plain
+        .find_token_by_id(first.id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.refresh_token.unwrap().secret(),
+        "refresh-b",
+        "B's value stands"
+    );
     // The tags are what a save of B's token alone gets (same keyring, so the same digests).
     let alone = store_tags_of_a_lone_save(token_for("ivy@example.com", "b")).await;
     let raced = index_tags(&client().await, &name).await;
@@ -320,7 +328,12 @@ async fn of_two_saves_at_once_the_tags_follow_the_value_that_stands() {
 
 /// The index tags (every `zts:` tag but the prefix) of a secret.
 async fn index_tags(client: &aws_sdk_secretsmanager::Client, name: &str) -> Vec<(String, String)> {
-    let out = client.describe_secret().secret_id(name).send().await.unwrap();
+    let out = client
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
     let mut tags: Vec<(String, String)> = out
         .tags()
         .iter()
