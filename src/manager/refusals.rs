@@ -63,9 +63,7 @@ impl Inner {
             _ => return error,
         };
         if stored {
-            let mut marked = token.clone();
-            marked.refusal = Some(refusal);
-            match self.store.update_token(&marked).await {
+            match self.mark(token, refusal).await {
                 Ok(()) => tracing::warn!(
                     token = token.id.as_deref().unwrap_or_default(),
                     refusal = %refusal.status(),
@@ -79,6 +77,22 @@ impl Inner {
             }
         }
         answer
+    }
+
+    /// Records `refusal` on the stored copy of `token`, read again first: only while it still holds the
+    /// refresh token Zoho refused (a sign-in or a save by another process meanwhile stored a newer one,
+    /// which is left as it is), and written over that fresh copy, never over newer values with older.
+    async fn mark(&self, token: &OAuthToken, refusal: ZohoRefusal) -> Result<()> {
+        let Some(id) = &token.id else {
+            return Ok(());
+        };
+        match self.store.reload_token(id).await? {
+            Some(mut latest) if latest.refresh_token == token.refresh_token => {
+                latest.refusal = Some(refusal);
+                self.store.update_token(&latest).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `Ok(())` unless a standing refusal forbids asking Zoho for `token`'s refresh token now.
