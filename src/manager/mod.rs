@@ -334,7 +334,9 @@ impl TokenManager {
     /// is handed to code that refreshes by itself (the Zoho SDKs refresh 5 s before expiry, each process
     /// on its own): when its access token expires within the margin, it is refreshed first, once for the
     /// fleet (under the coordinator's lease, the other processes wait and read the result), and the
-    /// fresh token is returned, also when saving it failed (the next caller then refreshes again).
+    /// fresh token is returned, also when saving it failed (the manager keeps it, hands it to the next
+    /// callers instead of refreshing again, and saves it again later). A stale copy (a read cache) is
+    /// re-read past any cache first, and handed over fresh when another process refreshed it.
     /// Otherwise, and for a token without id, refresh token or expiry, `found` is returned as it is.
     /// `None` when the token was deleted meanwhile.
     ///
