@@ -30,13 +30,15 @@ from typing import Dict, Iterator, List
 
 import pytest
 from fleet_tools import shifted, strict_aws, strict_stats
+from zoho_mock import ZohoMock
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 HOURS = 24
-# An access token lives 16 s; the store refreshes it 5.2 s before expiry (the SDK itself 5 s before): fresh
-# for 10.8 s, far longer than a process takes to start, scan and meet the lease on the most skewed clock
-# of a loaded machine (a second refresh inside it would be a real one, not a timing artefact).
+# Zoho's hour is 16 s here: the strict mock's clock runs 225 times faster (a grant is valid 0.8 s, the refresh
+# window is 2.7 s). An access token lives 16 s; the store refreshes it 5.2 s before expiry (the SDK itself 5 s
+# before): fresh for 10.8 s, far longer than a process takes to start, scan and meet the lease on the most
+# skewed clock of a loaded machine (a second refresh inside it would be a real one, not a timing artefact).
 LIFETIME_S = 16
 AHEAD_S = 5.2
 # Each SDK process's clock, from the machine's (the two CLI runs of every hour at +1 and -1): 8 processes.
@@ -116,6 +118,13 @@ class Worker:
 
 
 @pytest.fixture
+def zoho() -> Iterator[ZohoMock]:
+    """The strict Zoho mock with every Zoho duration scaled to the day's 16-second hours."""
+    with ZohoMock(scale=3600 / LIFETIME_S) as mock:
+        yield mock
+
+
+@pytest.fixture
 def strict(endpoint: str) -> Iterator[str]:
     with strict_aws(endpoint, "--seed", "24", "--lag", "2", "--tag-lag", "2", "--uneven-pages",
                     "--version-quota", "100", "--version-window", "86400") as url:
@@ -123,7 +132,7 @@ def strict(endpoint: str) -> Iterator[str]:
 
 
 def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict, tmp_path):
-    zoho.lifetime = LIFETIME_S
+    assert zoho.lifetime == LIFETIME_S
     keys = {k: base64.b64encode(secrets.token_bytes(32)).decode() for k in ("index", "k1", "k2")}
     ring = keyring("k1", keys=keys)
     base_env = dict(os.environ, AWS_ENDPOINT_URL=strict,
@@ -143,6 +152,7 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
         assert done.returncode == 0, f"zoho-token-store {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
+    zoho.issue_refresh_token(REFRESH_A, email="soak-a@example.com")  # Zoho issued it before the day
     a = OAuthToken(refresh_token=REFRESH_A, access_token="access-old",
                    user_signature=UserSignature("soak-a@example.com:7001"), **CLIENT)
     a.set_expires_in(str(int(time.time() * 1000) - 1_000))
@@ -165,10 +175,16 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
         until_due()
         hour_began = len(zoho.refreshes)
         if hour == SIGN_IN_HOUR:  # every SDK process meets the same new grant at once
+            zoho.grant(GRANT_B)  # the user's consent, just now: Zoho accepts it once, for 3 (scaled) minutes
+            consented = time.monotonic()
             for w in workers:
                 w.send(f"signin {GRANT_B}")
             ids = {w.readline() for w in workers}
-            assert len(ids) == 1 and zoho.exchanges == [GRANT_B], (ids, zoho.exchanges)
+            grant = zoho.stats()["grants"][GRANT_B]
+            assert len(ids) == 1 and zoho.exchanges == [GRANT_B] and grant["spent"], (ids, zoho.exchanges, grant)
+            # How close the sign-in came to the grant's 3 scaled minutes (0.8 s), in real seconds.
+            print(f"\nsign-in: the grant was exchanged {grant['age_at_exchange'] * LIFETIME_S / 3600:.2f} s after "
+                  f"the consent (it lives 0.80 s); every process signed in after {time.monotonic() - consented:.2f} s")
             b_id = ids.pop().split()[1]
         if hour in (STEP1_HOUR, STEP2_HOUR, RETIRE_HOUR):  # a deploy: every process gets the new keyring
             if hour == RETIRE_HOUR:
@@ -244,6 +260,11 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
     tokens = make_store(keys=ring_final).get_tokens()
     assert [t.get_id() for t in tokens] == [a_id]
     assert zoho.exchanges == [GRANT_B], "one exchange for the one sign-in"
+    # Zoho's limits held all day: nothing refused, throttled or evicted, every CRM call with a live token.
+    zoho_seen = zoho.stats()
+    print("\nZoho over the day:", {k: v for k, v in zoho_seen.items() if isinstance(v, int)})
+    assert (zoho_seen["refused_exchanges"], zoho_seen["refused_refreshes"], zoho_seen["access_denied"],
+            zoho_seen["evicted"], zoho_seen["invalid_token"]) == (0, 0, 0, 0, 0), zoho_seen
     # B was refreshed by the cron while it lived: never more than once per expiry.
     b_refreshes = zoho.refreshes.count(f"refresh-for-{GRANT_B}")
     assert b_refreshes <= DELETE_HOUR - SIGN_IN_HOUR, b_refreshes
