@@ -34,8 +34,9 @@ const LAG: Duration = Duration::from_secs(300);
 const K: usize = 6;
 
 /// AWS as a fleet meets it (`localstack/strict-aws` in front of LocalStack): filtered listings that show
-/// the state of `LAG` ago, uneven pages, the version quota, and writes to deleted secrets refused. Every
-/// process of a scenario reaches it through its own client.
+/// the state of `LAG` ago and now and then (one in twenty) up to `LAG` more, uneven pages, the version
+/// quota, writes to deleted secrets refused, forced deletes that finish two seconds later, and AWS's
+/// request rates. Every process of a scenario reaches it through its own client.
 fn aws_as_it_is() -> Arc<StrictAws> {
     let lag = LAG.as_secs().to_string();
     Arc::new(StrictAws::start(&[
@@ -43,6 +44,11 @@ fn aws_as_it_is() -> Arc<StrictAws> {
         &lag,
         "--lag-floor",
         &lag,
+        "--lag-tail-probability",
+        "0.05",
+        "--force-delete-delay",
+        "2",
+        "--rate-limits",
         "--uneven-pages",
         "--version-quota",
         "100",
