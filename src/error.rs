@@ -368,9 +368,10 @@ fn retry_when(until: &Option<std::time::SystemTime>) -> String {
             let wait = at
                 .duration_since(std::time::SystemTime::now())
                 .map_or(0, |d| d.as_secs());
+            let ms = crate::token::epoch_ms(*at);
             format!(
                 "no process asks again before {} (in {wait} s)",
-                humantime::format_rfc3339_seconds(*at)
+                crate::refusal::rfc3339(ms)
             )
         }
         None => "back off before trying again".to_owned(),

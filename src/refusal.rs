@@ -81,8 +81,13 @@ impl ZohoRefusal {
 
 /// An epoch-milliseconds time as RFC 3339 UTC, to the second.
 pub(crate) fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms.min(LAST_PRINTABLE_MS)))
+        .to_string()
 }
+
+/// 9999-12-31T23:59:59Z: RFC 3339 has four-digit years, and formatting a later time fails (a panic in
+/// `to_string`), so a corrupt or made-up time is printed as this instead.
+pub(crate) const LAST_PRINTABLE_MS: u64 = 253_402_300_799_000;
 
 #[cfg(test)]
 mod tests {
@@ -99,6 +104,7 @@ mod tests {
     #[test]
     fn times_read_as_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(1_900_000_000_000), "2030-03-17T17:46:40Z");
         assert_eq!(
             ZohoRefusal::Throttled {

@@ -79,18 +79,21 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     ///
     /// [`save_token`](TokenStore::save_token) of a token with an id only ever updates the token stored
     /// under it (so a token deleted while a process held a copy stays deleted); this is the one way to
-    /// create a token under a chosen id. The default checks with
-    /// [`find_token_by_id`](TokenStore::find_token_by_id) and then saves, which leaves a window between the
-    /// two; both stores of this crate override it with a create that cannot overwrite.
+    /// create a token under a chosen id. Both stores of this crate implement it with a create that
+    /// cannot overwrite; the default stores a token without an id and refuses one with an id, since only
+    /// the store itself can create exclusively.
     ///
     /// # Errors
     /// [`Error::InvalidToken`](crate::Error::InvalidToken) when the id is taken or invalid, or the token
-    /// breaks the SDK's rules; a backend failure.
+    /// breaks the SDK's rules; [`Error::InvalidConfig`](crate::Error::InvalidConfig) from the default
+    /// for a token with an id; a backend failure.
     async fn insert_token(&self, token: &mut OAuthToken) -> Result<()> {
-        if let Some(id) = &token.id
-            && self.find_token_by_id(id).await?.is_some()
-        {
-            return Err(crate::lookup::id_taken(id));
+        if token.id.is_some() {
+            return Err(crate::Error::InvalidConfig {
+                reason: "this token store cannot create a token under a chosen id (it does not \
+                         implement insert_token); save the token without an id"
+                    .into(),
+            });
         }
         self.save_token(token).await
     }

@@ -221,7 +221,9 @@ impl OAuthToken {
         }
         // A refusal is about one refresh token: it goes only with the stored one, never onto a token
         // the caller brings with another (a new sign-in clears it).
-        if self.refresh_token == stored.refresh_token {
+        // Nor onto a newer access token the caller brings (the SDK's own refresh): Zoho answered it, so
+        // the refusal no longer stands.
+        if self.refresh_token == stored.refresh_token && self.access_token == stored.access_token {
             fill(&mut self.refusal, &stored.refusal);
         }
         fill(&mut self.redirect_url, &stored.redirect_url);

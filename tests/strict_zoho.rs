@@ -317,3 +317,55 @@ async fn a_revoked_refresh_token_is_never_refreshed_again_and_a_new_sign_in_clea
     assert_eq!(found.refresh_token, signed_in.refresh_token);
     assert_eq!(zoho.exchanges(), 1);
 }
+
+#[tokio::test]
+async fn a_throttle_met_while_refreshing_ahead_hands_over_the_access_token_that_still_works() {
+    use zoho_token_store::{SecretsManagerStore, TokenStore, ZohoRefusal};
+    let zoho = StrictZoho::start(&["--email", "dee@example.com"]);
+    let prefix = common::unique_prefix("refusal-ahead");
+    zoho.refresh_token("refresh-dee", "dee@example.com");
+    let store = SecretsManagerStore::builder(common::client().await, common::keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    // 30 s left: inside the default 60 s margin, so due for a refresh ahead, and still good to use.
+    let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
+    let mut token = with_refresh("refresh-dee")
+        .with_user_name("dee@example.com")
+        .with_access_token("still-good", zoho_token_store_epoch_ms(expires));
+    store.save_token(&mut token).await.unwrap();
+    let accounts = zoho.accounts();
+    for _ in 0..10 {
+        accounts
+            .refresh(&with_refresh("refresh-dee"))
+            .await
+            .unwrap();
+    }
+
+    let (a, b) = (process(&zoho, &prefix).await, process(&zoho, &prefix).await);
+    let query = OAuthToken::default().with_id(token.id.clone().unwrap());
+    for manager in [&a, &b] {
+        let handed = manager.token(&query).await.unwrap();
+        assert_eq!(handed.access_token.unwrap().secret(), "still-good");
+    }
+    assert_eq!(
+        zoho.stat("access_denied"),
+        1,
+        "asked once, then the mark held"
+    );
+    assert!(matches!(
+        store
+            .find_token_by_id(token.id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .refusal,
+        Some(ZohoRefusal::Throttled { .. })
+    ));
+}
+
+fn zoho_token_store_epoch_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}

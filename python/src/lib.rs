@@ -355,10 +355,19 @@ impl Store {
             Ok(match found {
                 // Zoho revoked the stored refresh token and the caller brings a grant: a new sign-in,
                 // exchanged once for the fleet; its token replaces the revoked one.
+                // If that exchange fails (a spent grant), the revocation is the answer: the SDK's own
+                // exchange of the same grant would only be refused again.
                 Some(found)
                     if signs_in(&query) && found.refusal.is_some_and(|r| r.is_revoked()) =>
                 {
-                    refresher.sign_in(&query, &url).await?.map(answer)
+                    match refresher.sign_in(&query, &url).await? {
+                        Some(token) => Some(answer(token)),
+                        None => {
+                            return Err(zoho_token_store::Error::TokenRevoked {
+                                user: found.user_name.clone(),
+                            });
+                        }
+                    }
                 }
                 // Only a token whose access token comes from the store can be helped by refreshing:
                 // the caller's own access token wins the answer anyway.

@@ -302,6 +302,8 @@ impl TokenManager {
                 Found { token, stored }
             }
         };
+        // A revoked refresh token fails every lookup, whatever its access token's expiry.
+        refusals::revoked(&found.token)?;
         if !self.inner.is_due(&found.token, margin) {
             return Ok(found.token);
         }
@@ -312,7 +314,14 @@ impl TokenManager {
                 None => Ok(found.token),
             };
         }
-        self.refresh(found, margin).await
+        let held = found.token.clone();
+        match self.refresh(found, margin).await {
+            // Throttled while refreshing ahead: the access token in hand still works, so it is used.
+            Err(Error::Throttled { .. }) if refusals::usable(&held, self.inner.min_margin) => {
+                Ok(held)
+            }
+            other => other,
+        }
     }
 
     /// How long before its expiry `token` is refreshed: the refresh margin, or a quarter of the token's
@@ -344,6 +353,7 @@ impl TokenManager {
     /// As [`TokenManager::token`], except [`Error::SaveAfterRefresh`] and [`Error::TokenDeleted`]: the
     /// caller may hand over `found` and let its own refresh run.
     pub async fn refresh_ahead(&self, found: OAuthToken) -> Result<Option<OAuthToken>> {
+        refusals::revoked(&found)?;
         let (Some(id), Some(_), Some(_)) = (&found.id, &found.refresh_token, found.expires_at_ms)
         else {
             return Ok(Some(found));

@@ -15,26 +15,47 @@ use crate::error::{Error, Result};
 use crate::refusal::ZohoRefusal;
 use crate::token::{OAuthToken, now_ms};
 
+/// Past the least margin, how much longer a throttled token's access token must still live to be handed
+/// over: a client that refreshes by itself at the least margin (the SDKs, at 5 s) must not get one it
+/// would refresh at once, inside the throttle.
+const HAND_OVER_SLACK: Duration = Duration::from_secs(1);
+
+/// [`Error::TokenRevoked`] when `token`'s refresh token was refused for good.
+pub(super) fn revoked(token: &OAuthToken) -> Result<()> {
+    match token.refusal {
+        Some(ZohoRefusal::Revoked { .. }) => Err(Error::TokenRevoked {
+            user: token.user_name.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// What a standing refusal of `token`'s refresh token means for a caller that wants a token: `None`
 /// when there is none (or it ended); else the error to answer with, or, while throttled, `None` as long
-/// as the access token has more than `floor` left (it is used as it is, and nobody refreshes it).
+/// as the access token has more than `floor` (and a little) left: it is used as it is, and nobody
+/// refreshes it.
 pub(super) fn refused(token: &OAuthToken, floor: Duration) -> Option<Error> {
-    let now = now_ms();
     match token.refusal? {
         ZohoRefusal::Revoked { .. } => Some(Error::TokenRevoked {
             user: token.user_name.clone(),
         }),
-        refusal @ ZohoRefusal::Throttled { .. } if refusal.stands_at(now) => {
-            let usable = token.access_token.is_some()
-                && token
-                    .expires_at_ms
-                    .is_some_and(|at| now.saturating_add(floor.as_millis() as u64) < at);
-            (!usable).then(|| Error::Throttled {
+        refusal @ ZohoRefusal::Throttled { .. } if refusal.stands_at(now_ms()) => {
+            (!usable(token, floor)).then(|| Error::Throttled {
                 until: refusal.until(),
             })
         }
         _ => None,
     }
+}
+
+/// Whether `token`'s access token may be handed over while its refresh token is throttled: it has more
+/// than `floor` (and a little) left.
+pub(super) fn usable(token: &OAuthToken, floor: Duration) -> bool {
+    let floor = (floor + HAND_OVER_SLACK).as_millis() as u64;
+    token.access_token.is_some()
+        && token
+            .expires_at_ms
+            .is_some_and(|at| now_ms().saturating_add(floor) < at)
 }
 
 /// Whether a standing refusal keeps Zoho from being asked for `token` at all (a throttle whose window
@@ -87,7 +108,12 @@ impl Inner {
             return Ok(());
         };
         match self.store.reload_token(id).await? {
-            Some(mut latest) if latest.refresh_token == token.refresh_token => {
+            // Only over the copy the refusal is about: a refresh that landed since (a newer access token)
+            // means Zoho answered someone after all.
+            Some(mut latest)
+                if latest.refresh_token == token.refresh_token
+                    && latest.access_token == token.access_token =>
+            {
                 latest.refusal = Some(refusal);
                 self.store.update_token(&latest).await
             }

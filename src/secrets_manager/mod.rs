@@ -363,8 +363,8 @@ impl TokenStore for SecretsManagerStore {
         let value = self.encrypt(&ring, &name, token)?;
         tracing::debug!(secret = %name, "inserting token");
         // CreateSecret is exclusive: of concurrent creates of one name exactly one wins, and a name that
-        // is live, in its recovery window or still being deleted is refused.
-        if self.create_new(&ring, &name, token, value).await? {
+        // is live or in its recovery window is refused (one still being deleted is waited for).
+        if self.create_waiting(&ring, &name, token, value).await? {
             Ok(())
         } else {
             Err(crate::lookup::id_taken(&given))

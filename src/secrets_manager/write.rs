@@ -123,6 +123,30 @@ impl SecretsManagerStore {
         }
     }
 
+    /// Creates the secret `name` holding `token` only if no secret has the name, waiting out a forced
+    /// deletion of it that is still finishing; `false` when the name is taken (live, or in its recovery
+    /// window).
+    pub(super) async fn create_waiting(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        token: &OAuthToken,
+        value: String,
+    ) -> Result<bool> {
+        let mut pause = FIRST_PAUSE;
+        for _ in 0..ATTEMPTS {
+            if self.create_new(ring, name, token, value.clone()).await? {
+                return Ok(true);
+            }
+            if !matches!(self.describe(name).await?, State::Absent) {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+        Ok(false)
+    }
+
     /// Writes `token` over the live secret `name`, never creating or restoring it: PutSecretValue itself
     /// refuses a secret that is gone or in its recovery window, so a delete that lands at any moment
     /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
