@@ -53,8 +53,10 @@ impl Lease {
 /// Cross-process mutual exclusion for refreshing one token.
 ///
 /// A lease must survive a slow refresh (the holder renews it) and free itself if its holder dies (it
-/// expires after its time to live). [`SecretsManagerStore`](crate::SecretsManagerStore) implements it on
-/// Secrets Manager.
+/// expires after its time to live), and never have two holders: its holder acts on the token only
+/// until [`Lease::held_until`], renewing it before then, and stops when a renewal fails for good or
+/// comes too late. [`SecretsManagerStore`](crate::SecretsManagerStore) implements it on Secrets
+/// Manager.
 #[async_trait]
 pub trait RefreshCoordinator: Send + Sync + fmt::Debug {
     /// Takes the lease for token `token_id` for `ttl`, or `None` when someone else holds it.

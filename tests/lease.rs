@@ -306,66 +306,216 @@ impl Holders {
 
 /// Tries to take the lease until it gets it once (then holds it a moment and releases it).
 async fn contend(store: &SecretsManagerStore, id: &str, holders: &Holders) {
-    for _ in 0..40 {
+    for _ in 0..60 {
         if let Some(lease) = store.try_acquire(id, TTL).await.unwrap() {
             holders.enter();
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
             holders.leave();
             store.release(&lease).await.unwrap();
             return;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// One race for the lease `id`, whose last two holders died: with `release`, one process takes it
+/// over and releases it while the others poll it; without, they all race to take it over.
+async fn race(
+    holder: &SecretsManagerStore,
+    contenders: &[SecretsManagerStore],
+    writer: &Client,
+    lease: &str,
+    id: &str,
+    release: bool,
+) -> Holders {
+    let holders = Holders::default();
+    // The second died as it took the lease over (its claim, or an earlier version's next link).
+    write_dead(writer, lease, Some(1)).await;
+    write_dead(writer, &format!("{lease}/1"), Some(1)).await;
+    let racing =
+        futures::future::join_all(contenders.iter().map(|store| contend(store, id, &holders)));
+    if release {
+        let held = holder.try_acquire(id, TTL).await.unwrap();
+        let held = held.expect("the dead holders' lease is taken over");
+        holders.enter();
+        let releasing = async {
+            // While the others are polling it (the release races their reads).
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            holders.leave();
+            holder.release(&held).await.unwrap();
+        };
+        tokio::join!(releasing, racing);
+    } else {
+        racing.await;
+    }
+    holders
 }
 
 #[tokio::test]
 async fn processes_racing_a_release_or_a_takeover_never_both_hold_the_lease() {
     // Through the strict model: AWS's exclusive CreateSecret (LocalStack's alone is not quite).
-    const ROUNDS: usize = 24;
+    const ROUNDS: usize = 12;
+    const RACES: usize = 4;
+    const CONTENDERS: usize = 4;
     let strict = StrictAws::start(&[]);
     let prefix = unique_prefix("lease-race");
     let mut stores = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..=CONTENDERS {
         stores.push(store_on(strict.client().await, &prefix));
     }
+    let (holder, contenders) = stores.split_first().unwrap();
     let writer = strict.client().await;
-    let holders = Holders::default();
+    let (mut most, mut taken) = (0, 0);
     for round in 0..ROUNDS {
-        let id = format!("race{round}");
-        // A holder died long ago: the lease has to be taken over.
-        write_dead(&writer, &format!("{prefix}lease/{id}"), Some(0)).await;
-        if round % 2 == 0 {
-            // One process takes it over, and releases it while two others try to take it.
-            let held = stores[0].try_acquire(&id, TTL).await.unwrap();
-            let held = held.expect("the dead holder's lease is taken over");
-            holders.enter();
-            let releasing = async {
-                holders.leave();
-                stores[0].release(&held).await.unwrap();
-            };
-            tokio::join!(
-                releasing,
-                contend(&stores[1], &id, &holders),
-                contend(&stores[2], &id, &holders)
-            );
-        } else {
-            // Three processes race to take it over.
-            tokio::join!(
-                contend(&stores[0], &id, &holders),
-                contend(&stores[1], &id, &holders),
-                contend(&stores[2], &id, &holders)
-            );
+        // Several leases at once, each raced by every process.
+        let ids: Vec<String> = (0..RACES).map(|n| format!("race{round}x{n}")).collect();
+        let leases: Vec<String> = ids.iter().map(|id| format!("{prefix}lease/{id}")).collect();
+        let races = ids.iter().zip(&leases).enumerate().map(|(n, (id, lease))| {
+            race(holder, contenders, &writer, lease, id, (round + n) % 2 == 0)
+        });
+        for holders in futures::future::join_all(races).await {
+            most = most.max(holders.most.load(Ordering::SeqCst));
+            taken += holders.taken.load(Ordering::SeqCst);
         }
     }
+    assert_eq!(most, 1, "two processes held a lease at once");
+    assert!(
+        taken >= ROUNDS * RACES * CONTENDERS / 2,
+        "the contenders took the leases in turn: {taken}"
+    );
+}
+
+/// Holds the first answer to a `GetSecretValue` of `name` until the gate opens: a process paused
+/// between two calls of an acquire.
+#[derive(Debug)]
+struct PauseAfterRead {
+    name: String,
+    paused: Arc<AtomicBool>,
+    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl aws_sdk_secretsmanager::config::Intercept for PauseAfterRead {
+    fn name(&self) -> &'static str {
+        "PauseAfterRead"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
+        let ours = context
+            .input()
+            .downcast_ref::<GetSecretValueInput>()
+            .and_then(GetSecretValueInput::secret_id)
+            .is_some_and(|id| id == self.name);
+        if ours {
+            cfg.interceptor_state().store_put(Pause);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        cfg: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if cfg.load::<Pause>().is_some() && !self.paused.swap(true, Ordering::SeqCst) {
+            let (open, opened) = &*self.gate;
+            let guard = open.lock().unwrap();
+            let _ = opened
+                .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
+                .unwrap();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct Pause;
+
+impl aws_smithy_types::config_bag::Storable for Pause {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_process_paused_inside_an_acquire_while_the_lease_is_released_never_holds_it_with_another()
+ {
+    let prefix = unique_prefix("lease-paused");
+    let raw = client().await;
+    let id = "paused1";
+    let lease = format!("{prefix}lease/{id}");
+    // Two holders died, the second as it took the lease over; a third took it over and holds it.
+    write_dead(&raw, &lease, Some(1)).await;
+    write_dead(&raw, &format!("{lease}/1"), Some(1)).await;
+    let holder = plain_store(&prefix).await;
+    let held = holder.try_acquire(id, TTL).await.unwrap();
+    let held = held.expect("the dead holders' lease is taken over");
+    let holders = Arc::new(Holders::default());
+    holders.enter();
+
+    // A process reads the lease and is paused there (a stalled host, a slow network).
+    let (paused, gate) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new())),
+    );
+    let pausing = Client::from_conf(
+        client()
+            .await
+            .config()
+            .to_builder()
+            .interceptor(PauseAfterRead {
+                name: lease.clone(),
+                paused: Arc::clone(&paused),
+                gate: Arc::clone(&gate),
+            })
+            .build(),
+    );
+    let slow = Arc::new(store_on(pausing, &prefix));
+    let slow_side = tokio::spawn({
+        let (slow, holders) = (Arc::clone(&slow), Arc::clone(&holders));
+        async move { contend(&slow, id, &holders).await }
+    });
+    for _ in 0..500 {
+        if paused.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(paused.load(Ordering::SeqCst), "paused inside its acquire");
+
+    // Meanwhile the holder releases the lease, and another process takes it and holds it.
+    holders.leave();
+    holder.release(&held).await.unwrap();
+    let other = plain_store(&prefix).await;
+    let taken = other.try_acquire(id, TTL).await.unwrap().expect("free");
+    holders.enter();
+    // The paused process goes on with what it read, until that attempt is over: it took the lease,
+    // or it has read the lease twice more (two more attempts, each finding it held).
+    let reads = slow.calls().count("GetSecretValue");
+    {
+        let (open, opened) = &*gate;
+        *open.lock().unwrap() = true;
+        opened.notify_all();
+    }
+    for _ in 0..500 {
+        if holders.most.load(Ordering::SeqCst) > 1
+            || slow.calls().count("GetSecretValue") >= reads + 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    holders.leave();
+    other.release(&taken).await.unwrap();
+    slow_side.await.unwrap();
     assert_eq!(
         holders.most.load(Ordering::SeqCst),
         1,
-        "two processes held the lease at once"
-    );
-    assert!(
-        holders.taken.load(Ordering::SeqCst) >= ROUNDS * 2,
-        "each contender took the lease in turn: {}",
-        holders.taken.load(Ordering::SeqCst)
+        "the paused process took the lease another held"
     );
 }
 

@@ -42,15 +42,18 @@
 //! from the version read, and only after its holder stopped acting (by its clock, a third of the time
 //! to live before the expiry it wrote; by the taker's, the clock skew after it). Deletions never make
 //! a second holder: the holder deletes only its own lease, surely before anyone may take it over, and
-//! claims guard nothing but who swaps first. The one deletion of a lease not one's own is a taker's
-//! that finds the lease unable to take a swap (see below), while it holds the claim for the expired
-//! version it read.
+//! claims guard nothing but who swaps first. The deletions of a lease not one's own: `delete_token`'s
+//! (its holder's renewal then finds it gone and stops; the token is gone anyway), a taker's that finds
+//! the lease unable to take a swap (below) while it holds the claim for the expired version it read,
+//! and a contender's that finds it with no current version (which LocalStack alone produces, and which
+//! nobody can hold). Assumed, as by any lease: hosts' clocks within [`CLOCK_SKEW`], and a call the
+//! holder abandoned lands, if at all, within a sixth of the time to live.
 //!
 //! Versions: a refresh writes one, in a lease that is deleted when the refresh ends; a takeover writes
 //! one more in the lease and one in its claim, a renewal one. A lease that reaches the version quota
 //! (about a hundred takeovers and renewals within a day without a release) is deleted by the taker that
-//! meets the refusal, and the next contender creates it afresh; so is a lease whose current version
-//! LocalStack lost.
+//! meets the refusal (`LimitExceededException`, which the SDK first retries as throttling), and the
+//! next contender creates it afresh; so is a lease whose current version LocalStack lost.
 //!
 //! Leases of earlier versions of this crate were chains of links, `<prefix>lease/<id>` then `/1`, `/2`
 //! ...: their values read as generation 0, a link left by a dead holder counts as a dead claim, and
