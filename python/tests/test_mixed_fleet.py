@@ -42,7 +42,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
     token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token=REFRESH,
                        access_token="access-old", user_signature=UserSignature("mixed@example.com:7001"),
                        redirect_url="https://app.example.com/callback")
-    # 20 s left: inside the 60 s both the SDK processes (refresh_ahead_seconds) and the CLI refresh ahead.
+    # 20 s left: inside the 60 s both the SDK processes (their default refresh-ahead) and the CLI refresh ahead.
     token.set_expires_in(str(int(time.time() * 1000) + 20_000))
     store.save_token(token)
 
@@ -58,7 +58,7 @@ def test_sdk_processes_and_the_cli_on_skewed_clocks_share_one_store_through_the_
         from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations
         from zoho_token_store import SecretsManagerTokenStore
 
-        store = SecretsManagerTokenStore(prefix={prefix!r}, keys={keys!r}, refresh_ahead_seconds=60)
+        store = SecretsManagerTokenStore(prefix={prefix!r})  # the README's line: keys from the environment
         token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token={REFRESH!r},
                            redirect_url="https://app.example.com/callback")
         environment = DataCenter.Environment({zoho.url!r}, {zoho.accounts_url!r}, {zoho.url!r})
