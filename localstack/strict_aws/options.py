@@ -27,7 +27,8 @@ class Options:
     version_quota: Optional[int] = None
     version_window: float = 24 * 3600.0
     version_count_writes: bool = False
-    # Writes (writes.py): a CreateSecret retried with its ClientRequestToken answered as AWS does.
+    # Writes (writes.py): a write retried with its ClientRequestToken answered as AWS does (a
+    # CreateSecret retry gets the first answer; another value under a used token is refused).
     idempotent_creates: bool = True
     # Deletion (deletion.py): seconds a forced delete takes to finish.
     force_delete_delay: float = 0.0
@@ -69,7 +70,8 @@ def parse(argv: list[str], description: str = "") -> tuple[argparse.Namespace, O
     p.add_argument("--version-count-writes", action="store_true",
                    help="count every value write within the window, labelled or not (the old count)")
     p.add_argument("--idempotent-creates", action=on_off, default=True,
-                   help="CreateSecret retried with its ClientRequestToken returns the first answer (default on)")
+                   help="CreateSecret retried with its ClientRequestToken returns the first answer, and "
+                        "another value under a used token is refused, as on AWS (default on)")
     p.add_argument("--force-delete-delay", type=float, default=0.0,
                    help="seconds a forced delete takes to finish: the name is still being deleted (default 0)")
     p.add_argument("--deny-read", default=None, help="regex: these secrets are listed but not readable")

@@ -10,7 +10,7 @@ admits would let a crowd of writers all pass it). The rules:
 - a write retried with its `ClientRequestToken` and the same value makes no version; with another value
   it is refused (`ResourceExistsException`, "You can't use ClientRequestToken ..."), where LocalStack
   fails with an internal error; a `CreateSecret` retried so returns the first answer, where LocalStack
-  refuses it as an existing secret (`--no-idempotent-creates` forwards it to LocalStack as before).
+  refuses it as an existing secret (`--no-idempotent-creates` forwards both to LocalStack as before).
 """
 
 from __future__ import annotations
