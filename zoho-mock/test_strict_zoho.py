@@ -76,6 +76,22 @@ class ClockRules(unittest.TestCase):
         with self.assertRaises(ValueError):
             Clock(0)
 
+    def test_paused_time_stands_still_and_runs_on_from_where_it_stood(self) -> None:
+        time = FakeTime()
+        clock = Clock(225, time)
+        zoho = Accounts(clock, "alice@example.com")
+        zoho.register_client(CLIENT["client_id"], CLIENT["client_secret"])
+        zoho.issue_grant(CLIENT["client_id"], CLIENT["client_secret"], code="slow-harness")
+        clock.pause()
+        time.now += 5  # 1125 Zoho seconds, were it running
+        self.assertEqual(clock.now(), 0.0)
+        self.assertIn("access_token", exchange(zoho, "slow-harness"), "the grant did not age while paused")
+        clock.resume()
+        time.now += 0.1
+        self.assertAlmostEqual(clock.now(), 22.5)
+        clock.advance(10)
+        self.assertAlmostEqual(clock.now(), 32.5)
+
     def test_token_lifetimes_are_scaled_and_the_mock_expires_them_when_it_said(self) -> None:
         for scale, expires_in in [(1, 3600), (40, 90), (225, 16)]:
             zoho, _, time = accounts(scale)
@@ -312,6 +328,11 @@ class OverHttp(unittest.TestCase):
         self.assertEqual(self.post("/_zoho/hooks", b'{"hold_everything": 1}', "application/json")[0], 400)
         self.assertEqual(self.post("/_zoho/grant", b'{"code": "code-1"}', "application/json")[0], 400)
         self.assertEqual(self.zoho.stats()["clock"]["advanced"], GRANT_VALIDITY)
+        status, clock = self.post("/_zoho/clock", b'{"paused": true}', "application/json")
+        self.assertEqual((status, clock["paused"]), (200, True))
+        self.time.now += 1000
+        self.assertEqual(self.zoho.stats()["clock"]["now"], clock["now"])
+        self.assertFalse(self.post("/_zoho/clock", b'{"paused": false}', "application/json")[1]["paused"])
 
     def test_held_exchanges_answer_together_one_accepted(self) -> None:
         self.zoho.grant("shared")

@@ -89,6 +89,11 @@ impl StrictZoho {
         self.post("/_zoho/advance", &json!({ "seconds": seconds }));
     }
 
+    /// Holds Zoho's time still (`paused`) or lets it run again: for harness latency that is not Zoho's.
+    pub fn pause(&self, paused: bool) {
+        self.post("/_zoho/clock", &json!({ "paused": paused }));
+    }
+
     /// What it was asked and answered: counts (`exchanges`, `refused_exchanges`, `refreshes`,
     /// `access_denied`, `evicted`, `invalid_token`, ...), per refresh token, the clock and the hooks.
     pub fn stats(&self) -> Value {

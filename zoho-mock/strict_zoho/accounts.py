@@ -238,7 +238,7 @@ class Accounts:
                 "invalid_token_by_reason": dict(self.invalid_token_by_reason),
                 "refresh_tokens": tokens,
                 "clock": {"scale": self.clock.scale, "now": now, "advanced": self.clock.advanced(),
-                          "expires_in": self.expires_in},
+                          "paused": self.clock.paused(), "expires_in": self.expires_in},
             }
 
     # ---- the rules' steps (the lock held) --------------------------------------------------------------

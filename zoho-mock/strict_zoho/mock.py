@@ -13,8 +13,9 @@ Clients, users and grants: the mock knows one API client from the start (`client
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .accounts import GRANT_VALIDITY, Accounts
 from .clock import Clock
@@ -109,6 +110,22 @@ class StrictZoho:
         """Moves Zoho's clock on `seconds` Zoho (unscaled) seconds at once: `advance(3600)` expires every
         token issued so far, `advance(600)` empties every refresh window. Returns Zoho's time now."""
         return self.clock.advance(seconds)
+
+    def pause(self) -> None:
+        """Holds Zoho's time still until `resume` (clock.py says when a test wants that)."""
+        self.clock.pause()
+
+    def resume(self) -> None:
+        self.clock.resume()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Zoho's time stands still for the `with` block."""
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
 
     # ---- what a test reads -----------------------------------------------------------------------------
 

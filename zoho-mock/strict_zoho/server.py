@@ -9,6 +9,7 @@ The mock's (JSON in, JSON out; mock.py documents each):
     POST /_zoho/grant           {"code"?, "client_id"?, "client_secret"?, "email"?} -> {"code", "valid_for"}
     POST /_zoho/refresh_token   {"refresh_token"?, "client_id"?, "client_secret"?, "email"?} -> {"refresh_token"}
     POST /_zoho/advance         {"seconds": S}: Zoho's clock moves on S Zoho (unscaled) seconds
+    POST /_zoho/clock           {"paused": true|false}: Zoho's time stands still, or runs again
     POST /_zoho/hooks           any of hooks.SETTINGS -> the hooks now
     POST /_zoho/release         the hung refresh answers
     GET  /_zoho/stats           counts (accounts.py `report`) and the hooks
@@ -88,6 +89,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"refresh_token": token}
         if path == "/_zoho/advance":
             return 200, {"now": zoho.advance(float(request["seconds"]))}
+        if path == "/_zoho/clock":
+            if request["paused"]:
+                zoho.pause()
+            else:
+                zoho.resume()
+            return 200, zoho.stats()["clock"]
         if path == "/_zoho/hooks":
             return 200, zoho.hooks.configure(request)
         if path == "/_zoho/release":
