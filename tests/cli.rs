@@ -131,7 +131,10 @@ fn import_the_sdk_file_twice_never_duplicates_and_reports_bad_rows() {
 
     // Re-running: nothing new; one row refreshed since (a new access token, expiring later) is an
     // update. (A row as late with other values is in doubt, and stays out: see tests/import.rs.)
-    let changed = csv.replace("1000.access-5,,1900000000000", "1000.access-5b,,1900000003600");
+    let changed = csv.replace(
+        "1000.access-5,,1900000000000",
+        "1000.access-5b,,1900000003600",
+    );
     let file = env.file("sdk_tokens_2.txt", &changed);
     let summary = env
         .cmd()
