@@ -36,7 +36,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 HOURS = 24
 # Zoho's hour is 16 s here: the strict mock's clock runs 225 times faster (a grant is valid 0.8 s, the refresh
-# window is 2.7 s). An access token lives 16 s; the store refreshes it 5.2 s before expiry (the SDK itself 5 s
+# window is 2.7 s; the sign-in pauses it). An access token lives 16 s; the store refreshes it 5.2 s before expiry (the SDK itself 5 s
 # before): fresh for 10.8 s, far longer than a process takes to start, scan and meet the lease on the most
 # skewed clock of a loaded machine (a second refresh inside it would be a real one, not a timing artefact).
 LIFETIME_S = 16
@@ -175,16 +175,16 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
         until_due()
         hour_began = len(zoho.refreshes)
         if hour == SIGN_IN_HOUR:  # every SDK process meets the same new grant at once
-            zoho.grant(GRANT_B)  # the user's consent, just now: Zoho accepts it once, for 3 (scaled) minutes
-            consented = time.monotonic()
-            for w in workers:
-                w.send(f"signin {GRANT_B}")
-            ids = {w.readline() for w in workers}
-            grant = zoho.stats()["grants"][GRANT_B]
-            assert len(ids) == 1 and zoho.exchanges == [GRANT_B] and grant["spent"], (ids, zoho.exchanges, grant)
-            # How close the sign-in came to the grant's 3 scaled minutes (0.8 s), in real seconds.
-            print(f"\nsign-in: the grant was exchanged {grant['age_at_exchange'] * LIFETIME_S / 3600:.2f} s after "
-                  f"the consent (it lives 0.80 s); every process signed in after {time.monotonic() - consented:.2f} s")
+            # Zoho's time stands still meanwhile: the grant lives 3 scaled minutes (0.8 s), about what six
+            # processes on a loaded machine take to reach Zoho (0.5 to 0.75 s measured), which in Zoho's time
+            # would be a sign-in of nearly 3 minutes. One exchange among them is what is tested here.
+            with zoho.paused():
+                zoho.grant(GRANT_B)  # the user's consent: Zoho accepts it once
+                for w in workers:
+                    w.send(f"signin {GRANT_B}")
+                ids = {w.readline() for w in workers}
+            assert len(ids) == 1 and zoho.exchanges == [GRANT_B], (ids, zoho.exchanges)
+            assert zoho.stats()["grants"][GRANT_B]["spent"]
             b_id = ids.pop().split()[1]
         if hour in (STEP1_HOUR, STEP2_HOUR, RETIRE_HOUR):  # a deploy: every process gets the new keyring
             if hour == RETIRE_HOUR:
