@@ -28,24 +28,7 @@ fn by_refresh(tag: &str) -> OAuthToken {
 
 #[test]
 fn the_models_rules_hold_on_a_fake_clock() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack");
-    let out = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "unittest",
-            "discover",
-            "-s",
-            dir,
-            "-p",
-            "test_strict_aws.py",
-        ])
-        .output()
-        .expect("python3 runs the model's unit tests");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::python_unittests("localstack", "test_strict_aws.py");
 }
 
 #[tokio::test]

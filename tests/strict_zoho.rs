@@ -25,24 +25,7 @@ fn with_refresh(token: &str) -> OAuthToken {
 
 #[test]
 fn the_mocks_rules_hold_on_a_fake_clock() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/zoho-mock");
-    let out = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "unittest",
-            "discover",
-            "-s",
-            dir,
-            "-p",
-            "test_strict_zoho.py",
-        ])
-        .output()
-        .expect("python3 runs the mock's unit tests");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::python_unittests("zoho-mock", "test_strict_zoho.py");
 }
 
 #[tokio::test]

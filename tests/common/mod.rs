@@ -236,3 +236,41 @@ pub async fn client_with(
     let base = client().await;
     Client::from_conf(base.config().to_builder().interceptor(interceptor).build())
 }
+
+/// Starts one of the repository's local servers (`script`, a path under the crate's root) with `args`,
+/// and reads the address it prints first (`<name>: listening on <address>`). Panics with the reason if
+/// it cannot start: nothing is skipped.
+pub fn spawn_listening(script: &str, name: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(&path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {path}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix(&format!("{name}: listening on "))
+        .unwrap_or_else(|| panic!("{path} did not start: {line:?}"))
+        .to_owned();
+    (child, address)
+}
+
+/// Runs a folder's Python unit tests (`python3 -m unittest discover`), failing with what they printed.
+pub fn python_unittests(dir: &str, pattern: &str) {
+    let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .args(["-m", "unittest", "discover", "-s", &dir, "-p", pattern])
+        .output()
+        .expect("python3 runs the unit tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,8 +1,7 @@
 //! The strict AWS model (`localstack/strict-aws`) in front of LocalStack: one proxy per test that asks
 //! for it, with the behaviours the test chooses, reached by any client through its endpoint.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use aws_sdk_secretsmanager::Client;
 use serde_json::Value;
@@ -17,24 +16,9 @@ impl StrictAws {
     /// Starts a proxy with `options` (see `localstack/strict-aws --help`) in front of the shared
     /// LocalStack, on a free port. Panics with the reason if it cannot start: nothing is skipped.
     pub fn start(options: &[&str]) -> Self {
-        let upstream = super::endpoint();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/strict-aws");
-        let mut child = Command::new(script)
-            .args(["--upstream", upstream, "--port", "0"])
-            .args(options)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .trim()
-            .strip_prefix("strict-aws: listening on ")
-            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"))
-            .to_owned();
+        let args = [&["--upstream", super::endpoint(), "--port", "0"], options].concat();
+        let (child, endpoint) =
+            super::spawn_listening("localstack/strict-aws", "strict-aws", &args);
         Self { endpoint, child }
     }
 

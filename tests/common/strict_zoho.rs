@@ -6,9 +6,9 @@
 //! Its control calls are synchronous (plain HTTP/1.0 over a `TcpStream`) so a test can poll them from a
 //! closure, as in `until(|| zoho.refreshes() == 1)`; each is one local round trip.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use serde_json::{Value, json};
 use zoho_token_store::AccountsClient;
@@ -24,23 +24,8 @@ impl StrictZoho {
     /// `--client-secret`, `--email`, `--org`, ...) on a free port. Panics with the reason if it cannot
     /// start: nothing is skipped.
     pub fn start(options: &[&str]) -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/zoho-mock/strict-zoho");
-        let mut child = Command::new(script)
-            .args(["--port", "0"])
-            .args(options)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("strict-zoho: listening on ")
-            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"))
-            .to_owned();
+        let args = [&["--port", "0"], options].concat();
+        let (child, url) = super::spawn_listening("zoho-mock/strict-zoho", "strict-zoho", &args);
         Self { url, child }
     }
 
