@@ -514,3 +514,46 @@ fn files_are_ordered_by_their_tokens_whatever_the_files_times() {
         "1000.access-newer"
     );
 }
+
+#[test]
+fn reimporting_a_token_keeps_what_the_file_cannot_carry_and_reports_it_unchanged() {
+    use zoho_token_store::{Keyring, SecretsManagerStore, TokenStore, ZohoRefusal};
+    let env = Env::new("import-keeps-refusal");
+    let file = env.file(
+        "t.txt",
+        &sdk_row("di@example.com", "1000.CRM", "di", 1_900_000_000_000),
+    );
+    env.cmd().arg("import").arg(&file).assert().success();
+    // Zoho throttled this refresh token meanwhile (what a TokenManager records on the stored token).
+    let store = || async {
+        SecretsManagerStore::builder(common::client().await, Keyring::parse(&env.keys).unwrap())
+            .prefix(&env.prefix)
+            .build()
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mark = ZohoRefusal::Throttled {
+        until_ms: 1_900_000_000_000,
+    };
+    let id = runtime.block_on(async {
+        let store = store().await;
+        let mut token = store
+            .find_token(&zoho_token_store::OAuthToken::default().with_user_name("di@example.com"))
+            .await
+            .unwrap()
+            .unwrap();
+        token.refusal = Some(mark);
+        store.update_token(&token).await.unwrap();
+        token.id.unwrap()
+    });
+    env.cmd()
+        .arg("import")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "created 0, updated 0, unchanged 1, failed 0",
+        ));
+    let kept = runtime.block_on(async { store().await.find_token_by_id(&id).await.unwrap() });
+    assert_eq!(kept.unwrap().refusal, Some(mark));
+}

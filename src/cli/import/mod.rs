@@ -107,6 +107,15 @@ async fn import_row(
             // A token stored already keeps the id it came with.
             token.source_id.clone_from(&stored.source_id);
             row.absent.keep_stored(&mut token, &stored);
+            // What an SDK file cannot carry (when Zoho issued the access token, Zoho's refusal of the
+            // refresh token) goes with the stored token's own refresh and access tokens, so a row of the
+            // same token is unchanged and a standing refusal is not dropped by an import.
+            if token.refresh_token == stored.refresh_token
+                && token.access_token == stored.access_token
+            {
+                token.issued_at_ms = stored.issued_at_ms;
+                token.refusal = stored.refusal;
+            }
             if stored == token {
                 Change::Unchanged
             } else {
