@@ -146,6 +146,8 @@ struct KeyScan {
     /// Tokens the listing showed whose values were gone when read (deleted meanwhile, or in the
     /// listing's lag).
     vanished: Vec<String>,
+    /// The tokens whose values it read.
+    read: std::collections::BTreeSet<String>,
 }
 
 impl SecretsManagerStore {
@@ -168,6 +170,7 @@ impl SecretsManagerStore {
         for raw in &fetched {
             *scan.current.entry(raw.key_id()?.to_owned()).or_insert(0) += 1;
         }
+        scan.read = fetched.iter().map(|raw| raw.name.clone()).collect();
         scan.vanished = listed
             .iter()
             .filter(|l| !fetched.iter().any(|raw| raw.name == l.name))
@@ -181,15 +184,20 @@ impl SecretsManagerStore {
         Ok(scan)
     }
 
-    /// This store's tokens in their recovery window: those the listing says are (it lags), and those
-    /// a scan saw vanish, read by name (a token deleted in the last minutes is still listed as live).
-    async fn in_recovery_window(&self, vanished: &[String]) -> Result<usize> {
-        let mut names = self.names_in_recovery_window().await?;
-        for name in vanished {
-            if let State::Deleted(tags) = self.describe(name).await?
+    /// This store's tokens in their recovery window: those the listing says are (it lags), and, read by
+    /// name, those that may be although listed live (a token deleted in the last minutes): any the scan
+    /// saw vanish, and any this listing shows live that the scan did not read. Each listing lags on its
+    /// own, so either may be the one that still shows the token.
+    async fn in_recovery_window(&self, scan: &KeyScan) -> Result<usize> {
+        let (mut names, live) = self.names_in_recovery_window().await?;
+        let unread = live.into_iter().filter(|name| !scan.read.contains(name));
+        let suspects: std::collections::BTreeSet<String> =
+            scan.vanished.iter().cloned().chain(unread).collect();
+        for name in suspects {
+            if let State::Deleted(tags) = self.describe(&name).await?
                 && self.claims(&tags)
             {
-                names.insert(name.clone());
+                names.insert(name);
             }
         }
         Ok(names.len())
@@ -331,11 +339,10 @@ impl SecretsManagerStore {
             &format!("key `{key_id}`"),
             self.keys.demoted_at(key_id).await?,
         )?;
+        let scan = self.key_scan().await?;
         let KeyScan {
-            current,
-            pending,
-            vanished,
-        } = self.key_scan().await?;
+            current, pending, ..
+        } = &scan;
         let tokens = current.get(key_id).copied().unwrap_or(0);
         if tokens > 0 {
             return Err(Error::KeyInUse {
@@ -355,7 +362,7 @@ impl SecretsManagerStore {
         }
         // A deleted token may be restored; its value cannot be read until then, so nothing tells
         // which key it needs.
-        let deleted = self.in_recovery_window(&vanished).await?;
+        let deleted = self.in_recovery_window(&scan).await?;
         if deleted > 0 {
             return Err(Error::KeyMayBeInUse {
                 key_id: key_id.to_owned(),

@@ -81,18 +81,27 @@ impl SecretsManagerStore {
     /// The names of this store's token secrets the listing shows in their recovery window: listed only
     /// when asked for (`IncludePlannedDeletion`), and their values cannot be read until they are
     /// restored.
+    /// Also the names it shows live: it lags, so one of them may be in its recovery window by now.
     pub(crate) async fn names_in_recovery_window(
         &self,
-    ) -> Result<std::collections::BTreeSet<String>> {
+    ) -> Result<(
+        std::collections::BTreeSet<String>,
+        std::collections::BTreeSet<String>,
+    )> {
         Ok(self
             .list_every(vec![self.prefix_filter()], true)
             .await?
             .iter()
-            .filter(|s| s.deleted_date().is_some())
             .filter(|s| s.name().is_some_and(|n| self.id_of(n).is_some()))
             .filter(|s| self.claims(&tag_pairs(s.tags())))
-            .filter_map(|s| s.name().map(str::to_owned))
-            .collect())
+            .filter_map(|s| s.name().map(|n| (n.to_owned(), s.deleted_date().is_some())))
+            .fold(
+                Default::default(),
+                |(mut deleted, mut live), (name, gone)| {
+                    if gone { &mut deleted } else { &mut live }.insert(name);
+                    (deleted, live)
+                },
+            ))
     }
 
     pub(super) async fn describe(&self, name: &str) -> Result<State> {
