@@ -248,6 +248,21 @@ class Pages(unittest.TestCase):
         self.assertTrue(all(s <= 5 for s in sizes))
         self.assertIsNone(m.resume("strict-unknown"))
 
+    def test_a_token_asked_again_gives_the_same_rest_as_aws_tokens_do(self) -> None:
+        # A page request that timed out is sent again with its token (the SDK's retry): AWS answers it.
+        m, _ = model()
+        page, token = m.page(list(range(7)), "SecretList", 3)
+        self.assertEqual(m.resume(token), ([3, 4, 5, 6], "SecretList"))
+        self.assertEqual(m.resume(token), ([3, 4, 5, 6], "SecretList"))
+        self.assertEqual(m.stats["pages_asked_again"], 1)
+
+    def test_only_the_oldest_of_many_tokens_are_forgotten(self) -> None:
+        m, _ = model()
+        first = m.page([1, 2], "SecretList", 1)[1]
+        later = [m.page([1, 2], "SecretList", 1)[1] for _ in range(10_000)]
+        self.assertIsNone(m.resume(first))
+        self.assertEqual(m.resume(later[0]), ([2], "SecretList"))
+
     def test_empty_first_pages_start_every_listing_with_nothing_and_a_token(self) -> None:
         m, _ = model(empty_first_pages=True)
         page, token = m.page([1, 2], "SecretList", 5, first=True)

@@ -17,7 +17,8 @@ changes the answers the way AWS would (each behaviour switchable, every draw fro
   it is scheduled for deletion), as AWS does (on by default; ``--no-batch-deleted-errors`` leaves it out).
 - ``--uneven-pages``: every paged answer (``ListSecrets``, filtered ``BatchGetSecretValue``) comes in pages
   of random size, empty ones included, each with a ``NextToken`` until the last; with
-  ``--empty-first-pages`` every listing's first page is empty.
+  ``--empty-first-pages`` every listing's first page is empty. A ``NextToken`` stays good after use, as
+  AWS's does (a page request retried after a timeout is answered).
 - ``--version-quota N`` and ``--version-window S``: the versions a secret holds, counted as AWS counts
   them: versions with a staging label (AWSCURRENT, AWSPREVIOUS, custom) are never pruned, unlabelled ones
   only beyond N and never one younger than S, so the N+1st value write (``CreateSecret`` with a value,

@@ -86,8 +86,9 @@ class Core:
         # admits lets concurrent writers all pass it.
         self.write_locks: dict[str, threading.Lock] = {}
         self.arns: dict[str, str] = {}
-        # Paged answers still being read: token -> (remaining entries, key of the entries' list).
-        self.pages: dict[str, tuple[list[Any], str]] = {}
+        # Paged answers handed out: token -> (the listing's entries, where the rest starts, key of the
+        # entries' list, whether the token was used already).
+        self.pages: dict[str, tuple[list[Any], int, str, bool]] = {}
         self.next_page = 0
         # Every version ever written, per secret name (deletions do not take them back).
         self.versions_written: dict[str, int] = {}
@@ -99,6 +100,7 @@ class Core:
             "lag_tails": 0,
             "pages": 0,
             "empty_pages": 0,
+            "pages_asked_again": 0,
             "quota_refusals": 0,
             "read_refusals": 0,
             "deleted_write_refusals": 0,
