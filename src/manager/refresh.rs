@@ -255,10 +255,24 @@ impl Inner {
         // The refresh runs only while the lease is surely held: the watch ends when it was lost or
         // may have been, and the refresh is dropped where it stands (a call to Zoho or a save in
         // flight is abandoned). Checked first, so a lease already past its time starts nothing.
-        let result = tokio::select! {
-            biased;
-            () = held.watch(self.lease_ttl, &id) => None,
-            result = self.refresh_now(latest) => Some(result),
+        // Except a grant's exchange: a grant is single-use, so once it is sent Zoho's answer is the only
+        // copy of the token it gives. It runs to its end and is saved; a process that took the lease
+        // over meanwhile could only have the same grant refused.
+        let result = if latest.token.refresh_token.is_none() {
+            let exchange = self.refresh_now(latest);
+            tokio::pin!(exchange);
+            tokio::select! {
+                biased;
+                result = &mut exchange => Some(result),
+                // Renewed while it runs; lost, it still runs to its end.
+                () = held.watch(self.lease_ttl, &id) => Some(exchange.await),
+            }
+        } else {
+            tokio::select! {
+                biased;
+                () = held.watch(self.lease_ttl, &id) => None,
+                result = self.refresh_now(latest) => Some(result),
+            }
         };
         match result {
             Some(result) => {
