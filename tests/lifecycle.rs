@@ -175,6 +175,33 @@ async fn refresh_ahead_hands_over_a_token_fresh_for_the_margin_refreshing_only_o
     assert_eq!(zoho.refreshes(), 1);
 }
 
+/// A worker's read cache (30 s by default) can hold a copy older than the token this process has just
+/// refreshed. Handed to the SDK as it is, with less than the SDK's own 5 s left, the SDK refreshes by
+/// itself: a second Zoho refresh of the same expiry, outside the fleet's lease.
+#[tokio::test]
+async fn refresh_ahead_never_hands_over_an_older_copy_of_a_token_this_process_just_refreshed() {
+    let zoho = Zoho::start().await;
+    let (store, due) = memory_with(stored("kim@example.com", 30_000)).await;
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .refresh_margin(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let fresh = manager.refresh_ahead(due.clone()).await.unwrap().unwrap();
+    assert_eq!(fresh.access_token.unwrap().secret(), "access-1");
+    assert_eq!(zoho.refreshes(), 1);
+
+    // The copy read before that refresh (a cached entry), within the margin and within the SDK's 5 s.
+    let mut older = due.clone();
+    older.expires_at_ms = Some(now_ms() + 4_000);
+    let handed = manager.refresh_ahead(older).await.unwrap().unwrap();
+    assert_eq!(
+        handed.access_token.unwrap().secret(),
+        "access-1",
+        "the stored token this process refreshed, not the older copy the SDK would refresh itself"
+    );
+    assert_eq!(zoho.refreshes(), 1, "and no second refresh");
+}
+
 #[tokio::test]
 async fn a_short_lived_token_from_zoho_does_not_start_a_refresh_loop() {
     let zoho = Zoho::start_with(Duration::ZERO, 0, 30).await;

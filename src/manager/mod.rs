@@ -78,7 +78,9 @@ struct Inner {
     user_naming: UserNaming,
     concurrency: NonZeroUsize,
     inflight: SyncMutex<HashMap<String, WeakFlight>>,
-    refreshed_at: SyncMutex<HashMap<String, Instant>>,
+    /// When this manager last refreshed each token, and the expiry Zoho gave that refresh: the memory
+    /// holds for that very token only, not for an older copy of it (see `Inner::is_due`).
+    refreshed_at: SyncMutex<HashMap<String, (Instant, Option<u64>)>>,
     /// Tokens Zoho issued that the store refused, kept until a later save succeeds (see unsaved.rs).
     unsaved: SyncMutex<Vec<Unsaved>>,
 }

@@ -134,8 +134,8 @@ impl Inner {
 
     /// Whether the token needs a refresh: no access token, or less than `margin` left, fitted to the
     /// token's lifetime when it is known (a quarter of it, see `margin.rs`), so a token that lives
-    /// minutes is not due on arrival in any process. A token this manager refreshed less than that
-    /// margin ago is used until it actually expires, so a short lifetime from Zoho that the token does
+    /// minutes is not due on arrival in any process. The very token this manager got from a refresh
+    /// less than that margin ago (same id and expiry) is used until it actually expires, so a short lifetime from Zoho that the token does
     /// not record cannot start a refresh loop in this process either.
     pub(super) fn is_due(&self, token: &OAuthToken, margin: Duration) -> bool {
         let (Some(_), Some(expires_at)) = (&token.access_token, token.expires_at_ms) else {
@@ -162,9 +162,13 @@ impl Inner {
             .refreshed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Only for the very token that refresh gave (its expiry): an older copy of it (a read cache's
+        // entry, a copy read before the refresh) is due as any other, so it is re-read and the fresh one
+        // handed over. Handed over as it is, a copy with less than the SDK's 5 s left would be refreshed
+        // by the SDK on its own: a second, uncoordinated refresh for the fleet.
         recent
             .get(&flight_key(token))
-            .is_none_or(|at| at.elapsed() >= margin)
+            .is_none_or(|(at, expiry)| *expiry != Some(expires_at) || at.elapsed() >= margin)
     }
 
     pub(super) async fn refresh(
@@ -336,7 +340,7 @@ impl Inner {
         self.refreshed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(flight_key(&fresh), Instant::now());
+            .insert(flight_key(&fresh), (Instant::now(), fresh.expires_at_ms));
         let unsaved = |fresh: &OAuthToken, e: Error| Error::SaveAfterRefresh {
             token: Box::new(fresh.clone()),
             source: Box::new(e),
