@@ -17,7 +17,7 @@ import time
 from typing import Iterator, List
 
 import pytest
-from fleet_tools import strict_aws
+from fleet_tools import strict_aws, strict_stats
 from zoho_mock import ZohoMock
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
@@ -131,7 +131,7 @@ def test_a_fleet_on_defaults_refreshes_once_per_expiry_a_token_living_seconds(sh
     zoho = short_zoho
     assert zoho.lifetime == LIFETIME_S
     zoho.issue_refresh_token(REFRESH, email="fleet@example.com")  # Zoho issued it before the test
-    store = make_store()
+    store = make_store(endpoint_url=strict)  # through the model, which counts the versions it writes
     token = OAuthToken(client_id="1000.CLIENT", client_secret="client-secret", refresh_token=REFRESH,
                        access_token="access-old", user_signature=UserSignature("fleet@example.com:7001"),
                        redirect_url="https://app.example.com/cb")
@@ -156,3 +156,9 @@ def test_a_fleet_on_defaults_refreshes_once_per_expiry_a_token_living_seconds(sh
     finally:
         fleet.stop()
     no_refusals(zoho)
+    # AWS's side of it: each refresh wrote at most two versions (the token's secret and its lease).
+    written = strict_stats(strict)["versions_written"]
+    token_secret = prefix + token.get_id()
+    leases = sum(n for name, n in written.items() if name.startswith(prefix + "lease/"))
+    print("\nversions written:", written[token_secret], "token,", leases, "lease")
+    assert written[token_secret] - 1 + leases <= 2 * len(zoho.refreshes), written
