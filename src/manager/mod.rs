@@ -310,7 +310,7 @@ impl TokenManager {
             return Ok(found.token);
         }
         // Zoho refused this refresh token (any process may have learnt it): no lease, no call.
-        if refusals::stands(&found.token) {
+        if refusals::standing(&found.token).is_some() {
             return match refusals::refused(&found.token, self.inner.min_margin) {
                 Some(e) => Err(e),
                 None => Ok(found.token),

@@ -325,7 +325,7 @@ impl Inner {
         let Found { token, stored } = found;
         let grant = if token.refresh_token.is_some() {
             // Re-read under the lease: another process may have learnt of a refusal meanwhile.
-            self.may_ask(&token)?;
+            super::refusals::may_ask(&token)?;
             match self.accounts.refresh(&token).await {
                 Ok(grant) => grant,
                 Err(e) => return Err(self.on_refusal(&token, stored, e).await),

@@ -35,17 +35,13 @@ pub(super) fn revoked(token: &OAuthToken) -> Result<()> {
 /// as the access token has more than `floor` (and a little) left: it is used as it is, and nobody
 /// refreshes it.
 pub(super) fn refused(token: &OAuthToken, floor: Duration) -> Option<Error> {
-    match token.refusal? {
-        ZohoRefusal::Revoked { .. } => Some(Error::TokenRevoked {
-            user: token.user_name.clone(),
-        }),
-        refusal @ ZohoRefusal::Throttled { .. } if refusal.stands_at(now_ms()) => {
-            (!usable(token, floor)).then(|| Error::Throttled {
-                until: refusal.until(),
-            })
-        }
-        _ => None,
+    if let Err(e) = revoked(token) {
+        return Some(e);
     }
+    let throttle = standing(token)?;
+    (!usable(token, floor)).then(|| Error::Throttled {
+        until: throttle.until(),
+    })
 }
 
 /// Whether `token`'s access token may be handed over while its refresh token is throttled: it has more
@@ -58,10 +54,24 @@ pub(super) fn usable(token: &OAuthToken, floor: Duration) -> bool {
             .is_some_and(|at| now_ms().saturating_add(floor) < at)
 }
 
-/// Whether a standing refusal keeps Zoho from being asked for `token` at all (a throttle whose window
-/// has not ended, or a revocation).
-pub(super) fn stands(token: &OAuthToken) -> bool {
-    token.refusal.is_some_and(|r| r.stands_at(now_ms()))
+/// The refusal that keeps Zoho from being asked for `token` at all, if any: a throttle whose window has
+/// not ended, or a revocation.
+pub(super) fn standing(token: &OAuthToken) -> Option<ZohoRefusal> {
+    token.refusal.filter(|r| r.stands_at(now_ms()))
+}
+
+/// `Ok(())` unless a standing refusal forbids asking Zoho for `token`'s refresh token now.
+pub(super) fn may_ask(token: &OAuthToken) -> Result<()> {
+    if token.refresh_token.is_none() {
+        return Ok(());
+    }
+    revoked(token)?;
+    match standing(token) {
+        Some(throttle) => Err(Error::Throttled {
+            until: throttle.until(),
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Inner {
@@ -119,15 +129,5 @@ impl Inner {
             }
             _ => Ok(()),
         }
-    }
-
-    /// `Ok(())` unless a standing refusal forbids asking Zoho for `token`'s refresh token now.
-    pub(super) fn may_ask(&self, token: &OAuthToken) -> Result<()> {
-        if token.refresh_token.is_some() && stands(token) {
-            return Err(refused(token, Duration::MAX).unwrap_or(Error::Throttled {
-                until: token.refusal.and_then(|r| r.until()),
-            }));
-        }
-        Ok(())
     }
 }

@@ -364,10 +364,9 @@ impl TokenStore for SecretsManagerStore {
         tracing::debug!(secret = %name, "inserting token");
         // CreateSecret is exclusive: of concurrent creates of one name exactly one wins, and a name that
         // is live or in its recovery window is refused (one still being deleted is waited for).
-        if self.create_waiting(&ring, &name, token, value).await? {
-            Ok(())
-        } else {
-            Err(crate::lookup::id_taken(&given))
+        match self.create_waiting(&ring, &name, token, &value).await? {
+            None => Ok(()),
+            Some(_) => Err(crate::lookup::id_taken(&given)),
         }
     }
 

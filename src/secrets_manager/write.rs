@@ -47,25 +47,17 @@ impl SecretsManagerStore {
     ) -> Result<()> {
         let value = self.encrypt(ring, name, token)?;
         let mut restored = false;
-        let mut pause = FIRST_PAUSE;
         for _ in 0..ATTEMPTS {
             if let State::Live(tags) | State::Deleted(tags) = &state {
                 self.check_claimed(name, tags)?;
             }
             match state {
-                State::Absent => {
-                    if self.create_new(ring, name, token, value.clone()).await? {
-                        return Ok(());
-                    }
-                    // Another writer created it first, or it is in its recovery window: look again.
-                    state = self.describe(name).await?;
-                    if matches!(state, State::Absent) {
-                        // Refused, yet not there: a forced deletion of this name is still finishing (AWS
-                        // completes it in the background and refuses the name meanwhile). Wait for it.
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(MAX_PAUSE);
-                    }
-                }
+                // Created, or taken meanwhile (another writer, or in its recovery window): go on from
+                // the state it is in.
+                State::Absent => match self.create_waiting(ring, name, token, &value).await? {
+                    None => return Ok(()),
+                    Some(taken) => state = taken,
+                },
                 State::Deleted(tags) => {
                     if !self.restore(name).await? {
                         // Deleted for good between our describe and now: create it afresh.
@@ -89,62 +81,40 @@ impl SecretsManagerStore {
                 }
             }
         }
-        Err(Error::Backend {
-            operation: "CreateSecret",
-            retryable: true,
-            throttled: false,
-            reason: "the secret kept changing state while being saved; try again".into(),
-            source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
-                format!("secret `{name}` kept changing state while being saved"),
-            )),
-        })
+        Err(changing(name))
     }
 
-    /// Creates the secret `name` holding `token` (sealed as `value`) with its tags, then its lookup bridges
-    /// and the cache; `false`, with nothing written, when the name is taken: live, in its recovery
-    /// window, or still being deleted.
-    pub(super) async fn create_new(
-        &self,
-        ring: &Keyring,
-        name: &str,
-        token: &OAuthToken,
-        value: String,
-    ) -> Result<bool> {
-        let wanted = self.tags_for(ring, token);
-        match self.create(name, value, &wanted).await? {
-            CreateOutcome::Created => {
-                self.bridge(ring, name, token, &[]).await;
-                if let Some(cache) = &self.cache {
-                    cache.put(ring, name, token);
-                }
-                Ok(true)
-            }
-            CreateOutcome::Exists => Ok(false),
-        }
-    }
-
-    /// Creates the secret `name` holding `token` only if no secret has the name, waiting out a forced
-    /// deletion of it that is still finishing; `false` when the name is taken (live, or in its recovery
-    /// window).
+    /// Creates the secret `name` holding `token` (sealed as `value`) with its tags, then its lookup
+    /// bridges and the cache: `None`. When the name is taken, nothing is written and its state is
+    /// returned (live, or in its recovery window). A create refused for a name that is not there is a
+    /// forced deletion of it still finishing (AWS completes it in the background and refuses the name
+    /// meanwhile): waited out.
     pub(super) async fn create_waiting(
         &self,
         ring: &Keyring,
         name: &str,
         token: &OAuthToken,
-        value: String,
-    ) -> Result<bool> {
+        value: &str,
+    ) -> Result<Option<State>> {
+        let wanted = self.tags_for(ring, token);
         let mut pause = FIRST_PAUSE;
         for _ in 0..ATTEMPTS {
-            if self.create_new(ring, name, token, value.clone()).await? {
-                return Ok(true);
+            if let CreateOutcome::Created = self.create(name, value.to_owned(), &wanted).await? {
+                self.bridge(ring, name, token, &[]).await;
+                if let Some(cache) = &self.cache {
+                    cache.put(ring, name, token);
+                }
+                return Ok(None);
             }
-            if !matches!(self.describe(name).await?, State::Absent) {
-                return Ok(false);
+            match self.describe(name).await? {
+                State::Absent => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                taken => return Ok(Some(taken)),
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_PAUSE);
         }
-        Ok(false)
+        Err(changing(name))
     }
 
     /// Writes `token` over the live secret `name`, never creating or restoring it: PutSecretValue itself
@@ -238,6 +208,19 @@ impl SecretsManagerStore {
             self.untag(name, stale).await?;
         }
         Ok(any)
+    }
+}
+
+/// The retryable error for a save whose secret kept changing state under it.
+fn changing(name: &str) -> Error {
+    Error::Backend {
+        operation: "CreateSecret",
+        retryable: true,
+        throttled: false,
+        reason: "the secret kept changing state while being saved; try again".into(),
+        source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(format!(
+            "secret `{name}` kept changing state while being saved"
+        ))),
     }
 }
 
