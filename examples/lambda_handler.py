@@ -6,14 +6,18 @@ function's code, handler `lambda_handler.handler`. `python/simulate-lambda` runs
 (read-only filesystem but /tmp, the layer under /opt, Lambda's environment) and measures its cold start.
 
 Environment:
-    ZOHO_TOKEN_STORE_KEYS      the keyring (`zoho-token-store keygen`); better, from a secret at deploy
+    ZOHO_TOKEN_STORE_KEYRING_SECRET, ZOHO_TOKEN_STORE_KMS_KEY_ID   the keyring secret and the KMS key
+                               that wraps it (deploy/template.yaml sets both; `zoho-token-store
+                               init-keyring` writes the secret once)
+    ZOHO_TOKEN_STORE_KEYS      else the keyring itself (`zoho-token-store keygen`)
     ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REDIRECT_URL   the Zoho API client
     ZOHO_GRANT_TOKEN           the first sign-in's grant: exchanged once for the whole fleet; later cold
                                starts find the saved token by it instead of exchanging it again
     ZOHO_TOKEN_STORE_PREFIX    where the tokens live (default zoho/oauth/)
     ZOHO_API_URL, ZOHO_ACCOUNTS_URL   another Zoho than US production (the simulation's mock Zoho)
 
-The function's role needs the IAM policy in python/README.md ("Lambda and containers").
+The function's role needs the IAM policy in python/README.md ("Lambda and containers"); deploy/template.yaml
+deploys all of it (deploy/README.md).
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ _imported = time.perf_counter()
 # invocation this environment serves. Its defaults are what a fleet of functions needs: a 30 s cache makes
 # the SDK's reads before each request free, a token about to expire is refreshed once for every function
 # and process that uses it, and a fleet of cold starts with one grant exchanges it once.
-STORE = SecretsManagerTokenStore(prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"))
+STORE = SecretsManagerTokenStore(
+    prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"),
+    # None (unset): the keys come from ZOHO_TOKEN_STORE_KEYS.
+    keyring_secret=os.environ.get("ZOHO_TOKEN_STORE_KEYRING_SECRET"),
+    kms_key_id=os.environ.get("ZOHO_TOKEN_STORE_KMS_KEY_ID"),
+)
 _stored = time.perf_counter()
 
 # The SDK writes field metadata under resource_path: on Lambda only /tmp is writable.
