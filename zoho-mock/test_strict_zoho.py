@@ -369,6 +369,34 @@ class OverHttp(unittest.TestCase):
         self.assertIn("access_token", answers[0])
         self.assertIn("access_token", self.post("/oauth/v2/token", form.encode())[1], "the next one is not held")
 
+    def test_each_token_minted_is_recorded_with_the_life_left_on_the_one_it_replaced(self) -> None:
+        zoho = StrictZoho(scale=225, clock=Clock(225, self.time))  # 16-second tokens; not served
+        form = {"grant_type": "authorization_code", "code": "code-r", **CLIENT}
+        zoho.grant("code-r")
+        token = zoho.token_request(form)["refresh_token"]
+        refresh_form = {"grant_type": "refresh_token", "refresh_token": token, **CLIENT}
+        zoho.pause()
+        self.time.now += 30  # the harness's time, not Zoho's: clients still count it
+        zoho.resume()
+        self.time.now += 10
+        zoho.token_request(refresh_form)  # the exchange's token: expired for its clients 24 s ago
+        self.time.now += 9
+        zoho.token_request(refresh_form)  # 7 s left: within a margin of 6 s and 2 s of clock skew
+        self.time.now += 1
+        third = zoho.token_request(refresh_form)["access_token"]  # 15 s left: a second refresh of one expiry
+        exchange_record, first, second, third_record = zoho.issued
+        self.assertEqual((exchange_record["by"], exchange_record["replaced"]), ("exchange", None))
+        self.assertEqual(first["replaced"], exchange_record["access_token"])
+        # By Zoho's clock, paused meanwhile, it still had 1350 Zoho seconds (6 real ones) to live.
+        self.assertEqual((first["real"], first["replaced_left_real"], first["replaced_left"]), (40, -24, 1350))
+        self.assertEqual((second["replaced_left_real"], third_record["replaced_left_real"]), (7, 15))
+        self.assertEqual(third_record["replaced_state"], "live")
+        self.assertEqual([r["access_token"] for r in zoho.early_refreshes(token, 8)], [third])
+        self.assertEqual(zoho.early_refreshes(token, 8)[0]["previous_left_real"], 15)
+        # Had nobody got the second one's answer (its caller killed), the third replaced the first.
+        self.assertEqual(zoho.early_refreshes(token, 8, ignore=[second["access_token"]]), [])
+        self.assertEqual(zoho.early_refreshes("another", 8), [])
+
     def test_slow_refreshes_are_slow(self) -> None:
         import time as real
 

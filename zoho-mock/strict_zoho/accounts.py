@@ -68,6 +68,9 @@ class Accounts:
         self.refused_exchanges_by_reason: Dict[str, int] = {}
         self.invalid_token_by_reason: Dict[str, int] = {}
         self.minted = 0
+        # Every access token minted, in order, with what it replaced (see `_mint`): how a test tells a
+        # second refresh of one expiry from a refresh of the next one, whatever the scheduling.
+        self.issued: List[Dict[str, object]] = []
         # Zoho answers `expires_in` in whole seconds; the client turns it into a wall-clock expiry. Scaled,
         # that is 3600 / scale real seconds, rounded; the mock expires the token at exactly the lifetime it
         # announced, so the client and the mock agree on the moment.
@@ -233,6 +236,7 @@ class Accounts:
                       for grant in self.grants.values()}
             return {
                 **self.counts,
+                "issued": [dict(record) for record in self.issued],
                 "grants": grants,
                 "refused_exchanges_by_reason": dict(self.refused_exchanges_by_reason),
                 "invalid_token_by_reason": dict(self.invalid_token_by_reason),
@@ -289,8 +293,11 @@ class Accounts:
 
     def _mint(self, refresh: RefreshToken, now: float, by_refresh: bool) -> AccessToken:
         self.minted += 1
+        real = self.clock.elapsed()
         access = AccessToken(f"1000.{self.minted:04d}.{secrets.token_hex(12)}", refresh.token, refresh.email,
-                             now + self.lifetime)
+                             now + self.lifetime, issued_at=now, issued_real=real)
+        self.issued.append(self._issue_record(refresh, access, by_refresh))
+        refresh.newest = access.token
         self.access_tokens[access.token] = access
         live = self._live(refresh, now)
         live.append(access.token)
@@ -301,3 +308,30 @@ class Accounts:
         if by_refresh:
             refresh.minted.append(now)
         return access
+
+    def _issue_record(self, refresh: RefreshToken, access: AccessToken, by_refresh: bool) -> Dict[str, object]:
+        """What `issued` keeps of a minted token: the token, its refresh token, how and when (Zoho and real
+        seconds) it was minted, and the access token it replaced (the refresh token's previous one) with
+        the life that one had left then: `replaced_left` by Zoho's clock (0 or less: expired, also by
+        `advance`), `replaced_left_real` in real seconds as a client that received it when it was minted
+        counts it (its issue + `expires_in`; later receipt and clock offsets are the client's), and its
+        state (evicted, or dead with a revoked refresh token)."""
+        previous = self.access_tokens.get(refresh.newest) if refresh.newest else None
+        return {
+            "access_token": access.token, "refresh_token": refresh.token,
+            "by": "refresh" if by_refresh else "exchange", "at": access.issued_at, "real": access.issued_real,
+            "expires_in": self.expires_in,
+            "replaced": previous.token if previous else None,
+            "replaced_left": previous.expires_at - access.issued_at if previous else None,
+            "replaced_left_real": (previous.issued_real + self.expires_in - access.issued_real
+                                   if previous else None),
+            "replaced_state": previous.state if previous else None,
+        }
+
+    def note(self, access_token: str, **facts: object) -> None:
+        """Adds `facts` to the record of a minted token (the hooks held its answer, say)."""
+        with self.lock:
+            for record in reversed(self.issued):
+                if record["access_token"] == access_token:
+                    record.update(facts)
+                    return

@@ -27,6 +27,8 @@ class Clock:
         self.scale = float(scale)
         self._source = source
         self._start = source()
+        # The machine's time at the start, untouched by pauses and advances: what `elapsed` counts from.
+        self._origin = self._start
         self._advanced = 0.0
         self._paused_at: Optional[float] = None
         self._lock = threading.Lock()
@@ -36,6 +38,11 @@ class Clock:
         with self._lock:
             real = self._source() if self._paused_at is None else self._paused_at
             return (real - self._start) * self.scale + self._advanced
+
+    def elapsed(self) -> float:
+        """Real seconds since the start, whatever was paused or advanced: the time clients live in (they
+        turn `expires_in` into an expiry on their own clocks)."""
+        return self._source() - self._origin
 
     def pause(self) -> None:
         """Holds Zoho's time still (a no-op when paused already)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .accounts import GRANT_VALIDITY, Accounts
 from .clock import Clock
@@ -76,6 +76,9 @@ class StrictZoho:
         ticket = self.hooks.arrived(kind) if kind else None
         answer = self.accounts.token(form)
         if ticket is not None:
+            if ticket.hang and "access_token" in answer:
+                # Minted, its answer held: a test that kills the caller meanwhile knows which token nobody got.
+                self.accounts.note(str(answer["access_token"]), hung=True)
             held = self.hooks.wait(ticket)
             if held:
                 return {"error": held}
@@ -137,6 +140,35 @@ class StrictZoho:
     def lifetime(self) -> int:
         """Real seconds an access token lives (`expires_in` in token answers): 3600 / scale, rounded."""
         return self.accounts.expires_in
+
+    @property
+    def issued(self) -> List[Dict[str, object]]:
+        """Every access token minted, in order, each with what it replaced (accounts.py `_issue_record`)."""
+        return self.stats()["issued"]  # type: ignore[return-value]
+
+    def early_refreshes(self, refresh_token: str, within: float,
+                        ignore: Iterable[str] = ()) -> List[Dict[str, object]]:
+        """The refreshes of `refresh_token` Zoho answered while the access token it had minted before
+        (by refresh or by the grant's exchange) was unexpired and had more than `within` real seconds
+        left as its clients count it (from its issue): each one a second refresh of one expiry, whatever
+        the scheduling. `within` is the fleet's refresh margin plus how far its clocks disagree (a process
+        refreshes when its own clock says less than the margin is left). Tokens in `ignore` (minted, but
+        nobody got the answer: its caller was killed meanwhile) do not count as replaced; the one before
+        them does. Each refresh found comes with `previous` and `previous_left_real`."""
+        ignored = set(ignore)
+        early: List[Dict[str, object]] = []
+        previous: Optional[Dict[str, object]] = None
+        for record in self.issued:
+            if record["refresh_token"] != refresh_token:
+                continue
+            if record["by"] == "refresh" and previous is not None:
+                left = float(previous["real"]) + float(previous["expires_in"]) - float(record["real"])
+                expired = float(record["at"]) >= float(previous["at"]) + self.accounts.lifetime
+                if left > within and not expired:
+                    early.append({**record, "previous": previous["access_token"], "previous_left_real": left})
+            if record["access_token"] not in ignored:
+                previous = record
+        return early
 
     @property
     def exchanges(self) -> List[str]:

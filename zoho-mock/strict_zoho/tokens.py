@@ -50,6 +50,8 @@ class RefreshToken:
     minted: Deque[float] = field(default_factory=deque)
     # Its access tokens that were live when last looked at, oldest first.
     live: List[str] = field(default_factory=list)
+    # The last access token it minted (by its grant's exchange or by refresh): what the next refresh replaces.
+    newest: Optional[str] = None
     refreshes: int = 0
     access_denied: int = 0
     refused: int = 0
@@ -65,3 +67,7 @@ class AccessToken:
     email: str
     expires_at: float
     state: str = LIVE
+    # When it was minted: Zoho seconds, and real seconds since the mock started (clients count its expiry
+    # from the moment they receive it, on their own clocks, which pauses and advances do not move).
+    issued_at: float = 0.0
+    issued_real: float = 0.0
