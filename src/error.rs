@@ -8,8 +8,9 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-// The one import from the rest of the crate: `SaveAfterRefresh` carries the refreshed token as data.
-// Every other variant holds names and reasons only, so the error stays on the ground floor.
+// `SaveAfterRefresh` carries the refreshed token as data, and a configuration failure its fix; every
+// other variant holds names and reasons only, so the error stays on the ground floor.
+use crate::fix::{self, Api, Fix};
 use crate::token::OAuthToken;
 
 /// A shared underlying cause (shared so one failed refresh can be handed to every waiter).
@@ -81,10 +82,13 @@ pub enum Error {
 
     /// The keyring could not be loaded or changed: a missing or malformed keyring secret, or a KMS key
     /// that is missing, disabled, or not the one the keys were wrapped with.
-    #[error("key source: {reason}")]
+    #[error("key source: {reason}{}", fix::suffix(.fix.as_ref(), Api::Rust))]
     KeySource {
-        /// What is wrong and how to fix it. Never contains key material.
+        /// What is wrong (and how to fix it, when [`KeySource::fix`](Error::KeySource::fix) is None).
+        /// Never contains key material.
         reason: String,
+        /// The fix, when it depends on the API the caller uses (see [`Error::message`]).
+        fix: Option<Fix>,
         /// The underlying failure, if any.
         #[source]
         source: Option<Source>,
@@ -92,7 +96,8 @@ pub enum Error {
 
     /// A data key cannot be retired while tokens are still encrypted under it.
     #[error(
-        "key `{key_id}` still encrypts {tokens} token(s); re-encrypt them under the primary key first (`zoho-token-store rotate`, or SecretsManagerStore::reencrypt)"
+        "key `{key_id}` still encrypts {tokens} token(s); re-encrypt them under the primary key first (`zoho-token-store rotate`{})",
+        rust_method(Api::Rust, "SecretsManagerStore::reencrypt")
     )]
     KeyInUse {
         /// The key id.
@@ -117,7 +122,8 @@ pub enum Error {
 
     /// Previous index keys cannot be dropped while tokens are still tagged under them.
     #[error(
-        "{tokens} token(s) are not yet tagged under the current index key; re-tag them first (`zoho-token-store retag`, or SecretsManagerStore::retag)"
+        "{tokens} token(s) are not yet tagged under the current index key; re-tag them first (`zoho-token-store retag`{})",
+        rust_method(Api::Rust, "SecretsManagerStore::retag")
     )]
     IndexKeyInUse {
         /// How many tokens still need re-tagging.
@@ -148,8 +154,20 @@ pub enum Error {
         prefix: String,
     },
 
+    /// No token has this id: what the Zoho SDKs' own stores answer when asked to find or delete an id
+    /// they do not hold (their `Given Id not found`).
+    #[error(
+        "Given Id not found: no token with id `{id}` is stored under `{prefix}`; check the id, or the prefix the token was saved under"
+    )]
+    TokenNotFound {
+        /// The id asked for.
+        id: String,
+        /// The store's prefix.
+        prefix: String,
+    },
+
     /// A call to AWS failed.
-    #[error("AWS {operation} failed: {reason}{}", if *.retryable { " (retryable)" } else { "" })]
+    #[error("AWS {operation} failed: {reason}{}{}", fix::suffix(.fix.as_ref(), Api::Rust), if *.retryable { " (retryable)" } else { "" })]
     Backend {
         /// The service operation, e.g. `GetSecretValue` or `kms:Decrypt`.
         operation: &'static str,
@@ -162,6 +180,8 @@ pub enum Error {
         throttled: bool,
         /// What went wrong and how to fix it, in one line (never the request).
         reason: String,
+        /// The fix, when it depends on the API the caller uses (see [`Error::message`]).
+        fix: Option<Fix>,
         /// The SDK's error.
         #[source]
         source: Source,
@@ -343,7 +363,43 @@ impl Error {
             Self::ZohoProtocol { .. } => "ZohoProtocol",
             Self::SaveAfterRefresh { .. } => "SaveAfterRefresh",
             Self::TokenDeleted { .. } => "TokenDeleted",
+            Self::TokenNotFound { .. } => "NotFound",
             Self::RefreshTimeout { .. } => "RefreshTimeout",
+        }
+    }
+
+    /// The message as a caller of `api` reads it: the same as `Display` (which is for Rust), except that
+    /// a fix naming a setting or a method names it as `api` does (`kms_key_id=` in Python, `kmsKeyId`
+    /// in JavaScript, `--kms-key-id` on the command line), never a Rust path outside Rust.
+    pub fn message(&self, api: Api) -> String {
+        match self {
+            Self::KeySource {
+                reason,
+                fix: Some(f),
+                ..
+            } => format!("key source: {reason}{}", fix::suffix(Some(f), api)),
+            Self::Backend {
+                operation,
+                retryable,
+                reason,
+                fix: Some(f),
+                ..
+            } => format!(
+                "AWS {operation} failed: {reason}{}{}",
+                fix::suffix(Some(f), api),
+                if *retryable { " (retryable)" } else { "" }
+            ),
+            Self::KeyInUse { key_id, tokens } => format!(
+                "key `{key_id}` still encrypts {tokens} token(s); re-encrypt them under the primary key \
+                 first (`zoho-token-store rotate`{})",
+                rust_method(api, "SecretsManagerStore::reencrypt")
+            ),
+            Self::IndexKeyInUse { tokens } => format!(
+                "{tokens} token(s) are not yet tagged under the current index key; re-tag them first \
+                 (`zoho-token-store retag`{})",
+                rust_method(api, "SecretsManagerStore::retag")
+            ),
+            _ => self.to_string(),
         }
     }
 
@@ -358,6 +414,14 @@ impl Error {
             Self::SaveAfterRefresh { source, .. } => source.is_retryable(),
             _ => false,
         }
+    }
+}
+
+/// `", or <method>"` for a Rust caller, who can call it; nothing for the others.
+fn rust_method(api: Api, method: &str) -> String {
+    match api {
+        Api::Rust => format!(", or {method}"),
+        _ => String::new(),
     }
 }
 

@@ -230,8 +230,8 @@ impl Keyring {
         }
         if index.is_empty() {
             return Err(Error::invalid_config(
-                "keyring has no `index=` entry; add the lookup-index key (`zoho-token-store keygen` or \
-                 Keyring::generate makes a complete keyring)",
+                "keyring has no `index=` entry; add the lookup-index key (`zoho-token-store keygen` \
+                 makes a complete keyring)",
             ));
         }
         if data.is_empty() {

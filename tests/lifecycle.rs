@@ -563,6 +563,7 @@ impl TokenStore for BrokenSaves {
             retryable: true,
             throttled: false,
             reason: "the service is down (injected by the test)".into(),
+            fix: None,
             source: Arc::new(std::io::Error::other("down")),
         })
     }
@@ -853,6 +854,7 @@ impl DeniedWrites {
                 "AccessDeniedException: not authorized to perform secretsmanager:{operation} (injected by \
                  the test)"
             ),
+            fix: None,
             source: Arc::new(std::io::Error::other("denied")),
         })
     }

@@ -134,3 +134,112 @@ def test_a_service_that_stops_answering_times_out_instead_of_hanging(make_store,
         store.find_token_by_id("t1")
     assert raised.value.kind == "Backend" and raised.value.retryable
     assert "did not answer in time" in str(raised.value), raised.value
+
+
+# Every constructor argument, given a wrong type and values out of range: what Python code expects
+# (TypeError for a type, TokenStoreError of kind InvalidConfig for a value), each message naming the
+# argument as a Python caller writes it and never a Rust path.
+WRONG_TYPES = {
+    "prefix": 1,
+    "keys": 1,
+    "keyring_secret": b"ring",
+    "kms_key_id": 1,
+    "endpoint_url": 1,
+    "region": ["us-east-1"],
+    "cache_ttl_seconds": "30",
+    "recovery_window_days": 7.0,
+    "allow_unbound_keyring": "yes",
+    "refresh_ahead_seconds": True,
+}
+BAD_VALUES = {
+    "prefix": ["bad prefix!", ""],
+    "keys": ["index=!!", "k1=c2VjcmV0"],
+    "kms_key_id": ["alias/zoho"],  # without keyring_secret
+    "endpoint_url": ["127.0.0.1:4566", "localhost", "ftp://127.0.0.1:4566", " http://127.0.0.1:4566"],
+    "region": ["us-east-1 ", "", "US-EAST-1", "us east 1"],
+    "cache_ttl_seconds": [-1, float("nan"), float("inf")],
+    "recovery_window_days": [3, -1, 31, 10**40],
+    "refresh_ahead_seconds": [3, -5, 901, float("nan")],
+}
+
+
+def test_every_argument_of_the_wrong_type_or_value_is_named_as_python_writes_it(endpoint, prefix, keys):
+    assert set(WRONG_TYPES) == set(BAD_VALUES) | {"keyring_secret", "allow_unbound_keyring"}
+    import inspect
+
+    assert set(WRONG_TYPES) == set(inspect.signature(SecretsManagerTokenStore).parameters), (
+        "every constructor argument is swept"
+    )
+    for name, wrong in WRONG_TYPES.items():
+        options = {"prefix": prefix, "keys": keys, name: wrong}
+        with pytest.raises(TypeError) as raised:
+            SecretsManagerTokenStore(**options)
+        message = str(raised.value)
+        assert f"{name}=" in message and type(wrong).__name__ in message, message
+        assert "::" not in message, message
+    for name, values in BAD_VALUES.items():
+        for value in values:
+            options = {"prefix": prefix, "keys": keys, name: value}
+            with pytest.raises(SDKException) as raised:
+                SecretsManagerTokenStore(**options)
+            message = str(raised.value)
+            assert raised.value.kind == "InvalidConfig", (name, value, message)
+            assert f"{name}=" in message, (name, value, message)
+            assert "::" not in message, message
+            no_secret_in(raised.value, keys.split(",")[0][6:])
+    # A malformed region or endpoint is named as given, spaces and all.
+    with pytest.raises(SDKException) as raised:
+        SecretsManagerTokenStore(prefix=prefix, keys=keys, region="us-east-1 ")
+    assert "region='us-east-1 '" in str(raised.value)
+    with pytest.raises(SDKException) as raised:
+        SecretsManagerTokenStore(prefix=prefix, keys=keys, endpoint_url="127.0.0.1:4566")
+    assert "endpoint_url='127.0.0.1:4566'" in str(raised.value) and "http://" in str(raised.value)
+    # The fixes name what to give instead, in Python.
+    with pytest.raises(SDKException) as raised:
+        SecretsManagerTokenStore(prefix=prefix, keys=keys, recovery_window_days=3)
+    assert "recovery_window_days=0" in str(raised.value)
+    # Every value the messages call valid is taken.
+    for fine in ({"recovery_window_days": 0}, {"recovery_window_days": 30}, {"cache_ttl_seconds": 2.5},
+                 {"refresh_ahead_seconds": 900}, {"region": "us-gov-west-1"},
+                 {"endpoint_url": "https://secretsmanager.us-east-1.amazonaws.com"}):
+        SecretsManagerTokenStore(prefix=prefix, keys=keys, **fine)
+
+
+def test_every_method_given_the_wrong_type_says_which_argument(make_store):
+    store = make_store()
+    calls = {
+        "save_token(token)": lambda: store.save_token("a token"),
+        "delete_token(id)": lambda: store.delete_token(None),
+        "find_token_by_id(id)": lambda: store.find_token_by_id(7),
+    }
+    for where, call in calls.items():
+        with pytest.raises(TypeError) as raised:
+            call()
+        assert str(raised.value).startswith(where), raised.value
+        assert "::" not in str(raised.value)
+    # A token field of the wrong type names the field; an unknown id names the id and the prefix.
+    bad = token()
+    bad.set_expires_in("soon")
+    with pytest.raises(SDKException) as raised:
+        store.save_token(bad)
+    assert raised.value.kind == "InvalidToken" and "expires_in" in str(raised.value)
+    with pytest.raises(SDKException) as raised:
+        store.delete_token("absent1")
+    assert raised.value.kind == "NotFound" and "absent1" in str(raised.value)
+    assert "::" not in str(raised.value)
+
+
+def test_configuration_the_service_refuses_names_the_python_fix(endpoint, prefix, keys, monkeypatch):
+    # A keyring secret that does not exist: the command that creates it, not a Rust function.
+    store = SecretsManagerTokenStore(prefix=prefix, keyring_secret=f"{prefix}absent-ring", recovery_window_days=0)
+    with pytest.raises(SDKException) as raised:
+        store.find_token(OAuthToken(user_signature=UserSignature("x@example.com")))
+    message = str(raised.value)
+    assert raised.value.kind == "KeySource" and "::" not in message, message
+    assert f"zoho-token-store --keyring-secret {prefix}absent-ring init-keyring" in message, message
+    # Nothing listening at endpoint_url: the argument is named, not only the environment variable.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    store = SecretsManagerTokenStore(prefix=prefix, keys=keys, endpoint_url="http://127.0.0.1:9", region="us-east-1")
+    with pytest.raises(SDKException) as raised:
+        store.get_tokens()
+    assert "endpoint_url=" in str(raised.value) and "::" not in str(raised.value), raised.value

@@ -10,7 +10,7 @@ service, the command-line tool and the rotation Lambda share one set of secrets 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _native
 
@@ -77,6 +77,35 @@ class TokenStoreError(SDKException):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"TokenStoreError(kind={self.kind!r}, message={self.message_text!r})"
+
+
+def _expect(where: str, name: str, value: Any, kinds: Tuple[type, ...], what: str) -> None:
+    """Raises ``TypeError`` naming ``name`` when ``value`` is not one of ``kinds`` (a bool is not a
+    number here). Never shows the value: it may be a key."""
+    if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
+        return
+    raise TypeError(f"{where}: {name} takes {what}, not {type(value).__name__}")
+
+
+def _seconds(name: str, value: Any, default_when_none: Optional[float]) -> Optional[float]:
+    """A number option as the native store takes it: None (the former off switch) is 0."""
+    if value is None:
+        return default_when_none
+    _expect("SecretsManagerTokenStore", f"{name}=", value, (int, float), "a number of seconds (int or float)")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"SecretsManagerTokenStore: {name}={value} is too large; see the docstring for its range") from None
+
+
+def _id(method: str, value: Any) -> str:
+    """The id argument of ``method``, checked."""
+    if isinstance(value, str):
+        return value
+    raise TypeError(
+        f"{method}(id): id takes a str (the token's id, as get_id() of a found or saved token returns it), "
+        f"not {type(value).__name__}"
+    )
 
 
 @contextmanager
@@ -152,7 +181,9 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
     AWS credentials come from the standard chain, as for the AWS CLI and boto3.
 
     Raises:
-        TokenStoreError: a bad option or keyring (kind ``InvalidConfig``).
+        TypeError: an option of the wrong type (named, as every message names the argument to change).
+        TokenStoreError: a value out of range, a malformed region or endpoint, or a bad keyring (kind
+            ``InvalidConfig``; the message names the argument and what to give instead).
     """
 
     def __init__(
@@ -168,8 +199,19 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         allow_unbound_keyring: bool = False,
         refresh_ahead_seconds: Optional[float] = 60,
     ) -> None:
-        # None, the former default, still means off.
-        self._refresh_ahead = bool(refresh_ahead_seconds)
+        where = "SecretsManagerTokenStore"
+        _expect(where, "prefix=", prefix, (str,), "a str, such as 'zoho/oauth/'")
+        for name, value in (
+            ("keys=", keys),
+            ("keyring_secret=", keyring_secret),
+            ("kms_key_id=", kms_key_id),
+            ("endpoint_url=", endpoint_url),
+            ("region=", region),
+        ):
+            if value is not None:
+                _expect(where, name, value, (str,), "a str or None")
+        _expect(where, "allow_unbound_keyring=", allow_unbound_keyring, (bool,), "True or False")
+        _expect(where, "recovery_window_days=", recovery_window_days, (int,), "a whole number of days (an int)")
         with _sdk_errors():
             self._store = _native.Store(
                 prefix,
@@ -178,11 +220,13 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
                 kms_key_id=kms_key_id,
                 endpoint_url=endpoint_url,
                 region=region,
-                cache_ttl_seconds=cache_ttl_seconds,
-                recovery_window_days=recovery_window_days,
+                # None, the former default of each, still means off.
+                cache_ttl_seconds=_seconds("cache_ttl_seconds", cache_ttl_seconds, 0.0),
+                recovery_window_days=_seconds("recovery_window_days", recovery_window_days, None),
                 allow_unbound_keyring=allow_unbound_keyring,
-                refresh_ahead_seconds=refresh_ahead_seconds,
+                refresh_ahead_seconds=_seconds("refresh_ahead_seconds", refresh_ahead_seconds, 0.0),
             )
+        self._refresh_ahead = self._store.refreshes_ahead
 
     @property
     def prefix(self) -> str:
@@ -214,15 +258,12 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         stays deleted.
 
         Raises:
-            TokenStoreError: ``token`` is not an ``OAuthToken``, names a user or id that matches nothing
-                while carrying no grant, refresh or access token (kind ``InvalidToken``), its id names a
-                token deleted since (kind ``TokenDeleted``), or the store failed.
+            TypeError: ``token`` is not an ``OAuthToken``.
+            TokenStoreError: ``token`` names a user or id that matches nothing while carrying no grant,
+                refresh or access token (kind ``InvalidToken``), its id names a token deleted since (kind
+                ``TokenDeleted``), or the store failed.
         """
-        if not isinstance(token, OAuthToken):
-            raise TokenStoreError(
-                "InvalidToken",
-                f"save_token takes an OAuthToken, not {type(token).__name__}",
-            )
+        _expect("save_token(token)", "token", token, (OAuthToken,), "an OAuthToken")
         with _sdk_errors():
             saved = self._store.save_token(_to_dict(token))
         _fill(token, saved)
@@ -231,13 +272,13 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         """Deletes the token with this id.
 
         Raises:
+            TypeError: ``id`` is not a str.
             TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
                 the store failed.
         """
+        id = _id("delete_token", id)
         with _sdk_errors():
-            existed = self._store.delete_token(id)
-        if not existed:
-            raise self._not_found(id)
+            self._store.delete_token(id)
 
     def get_tokens(self) -> List[Any]:
         """Every token under the prefix, as new ``OAuthToken`` objects.
@@ -257,14 +298,13 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         """The token with this id, as a new ``OAuthToken``.
 
         Raises:
+            TypeError: ``id`` is not a str.
             TokenStoreError: no token has this id (kind ``NotFound``, as the SDK's FileStore raises), or
                 the store failed.
         """
+        id = _id("find_token_by_id", id)
         with _sdk_errors():
-            stored = self._store.find_token_by_id(id, self._accounts_url())
-        if stored is None:
-            raise self._not_found(id)
-        return _new_token(stored)
+            return _new_token(self._store.find_token_by_id(id, self._accounts_url()))
 
     def calls(self) -> Dict[str, int]:
         """The AWS calls this process's store has made, by operation (for budgets and benchmarks)."""
@@ -286,10 +326,3 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
         environment = getattr(initializer, "environment", None)
         url = getattr(environment, "accounts_url", None)
         return url if isinstance(url, str) else None
-
-    def _not_found(self, id: str) -> TokenStoreError:  # noqa: A002
-        return TokenStoreError(
-            "NotFound",
-            f"Given Id not found: no token with id `{id}` is stored under `{self.prefix}`; "
-            "check the id, or the prefix the token was saved under",
-        )

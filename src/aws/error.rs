@@ -7,6 +7,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error::Error;
+use crate::fix::Fix;
 
 /// Error codes that mean "slow down" (AWS API reference, common errors).
 const THROTTLING_CODES: &[&str] = &[
@@ -54,15 +55,17 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
     let throttled = code(&err).is_some_and(|c| THROTTLING_CODES.contains(&c));
+    let mut fix = None;
     let (retryable, reason) = match &err {
         SdkError::TimeoutError(_) => (true, "the service did not answer in time".to_owned()),
-        SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout() => (
-            true,
-            "could not connect to the service: check AWS_ENDPOINT_URL (if set) and the network"
-                .to_owned(),
-        ),
+        SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout() => {
+            fix = Some(Fix::Endpoint);
+            (true, "could not connect to the service".to_owned())
+        }
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
-            (false, configuration(&err))
+            let (reason, needs) = configuration(&err);
+            fix = needs;
+            (false, reason)
         }
         SdkError::ResponseError(_) => (
             true,
@@ -72,11 +75,14 @@ where
             let status = e.raw().status();
             let reason = match (e.err().code(), e.err().message()) {
                 // An answer with no AWS error in it: something else is listening there.
-                (None, None) => format!(
-                    "the endpoint answered HTTP {} with no AWS error in it, so it is not AWS Secrets \
-                     Manager (or LocalStack): check AWS_ENDPOINT_URL or the store's endpoint_url",
-                    status.as_u16()
-                ),
+                (None, None) => {
+                    fix = Some(Fix::Endpoint);
+                    format!(
+                        "the endpoint answered HTTP {} with no AWS error in it, so it is not AWS \
+                         Secrets Manager (or LocalStack)",
+                        status.as_u16()
+                    )
+                }
                 (code, message) => {
                     let code = code.unwrap_or("error");
                     let said = one_line(message.unwrap_or("no message"));
@@ -100,6 +106,7 @@ where
         retryable,
         throttled,
         reason,
+        fix,
         source: std::sync::Arc::new(err),
     }
 }
@@ -134,9 +141,10 @@ fn fix_for(code: &str) -> Option<&'static str> {
     })
 }
 
-/// What is wrong with the configuration when a request could not be sent. The SDK's own messages name
-/// the problem but can carry the whole request (body included), so they are matched, never shown.
-fn configuration(err: &dyn StdError) -> String {
+/// What is wrong with the configuration when a request could not be sent, and the fix when it depends on
+/// the caller's API. The SDK's own messages name the problem but can carry the whole request (body
+/// included), so they are matched, never shown.
+fn configuration(err: &dyn StdError) -> (String, Option<Fix>) {
     let mut chain = String::new();
     let mut next: Option<&dyn StdError> = Some(err);
     while let Some(e) = next {
@@ -144,20 +152,18 @@ fn configuration(err: &dyn StdError) -> String {
         chain.push('\n');
         next = e.source();
     }
-    if chain.contains("region") {
-        "no AWS region is configured: set AWS_REGION (or a region in your AWS profile)".to_owned()
+    let reason = if chain.contains("region") {
+        return ("no AWS region is configured".to_owned(), Some(Fix::Region));
     } else if chain.contains("credential") {
         "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, \
          or run with an IAM role"
-            .to_owned()
     } else if chain.contains("endpoint") {
         "the endpoint is not a URL: set AWS_ENDPOINT_URL to one such as http://127.0.0.1:4566, or unset \
          it"
-        .to_owned()
     } else {
         "the request could not be sent: check the AWS configuration (region, credentials, endpoint)"
-            .to_owned()
-    }
+    };
+    (reason.to_owned(), None)
 }
 
 /// A service message on one line, shortened.
@@ -236,6 +242,7 @@ impl BatchEntryError {
                 self.code,
                 one_line(&self.message)
             ),
+            fix: None,
             source: std::sync::Arc::new(self),
         }
     }

@@ -255,7 +255,7 @@ impl From<crate::Error> for Failure {
     fn from(e: crate::Error) -> Self {
         // One line: every error of the crate says what failed, why and how to fix it, never a secret.
         // The causes behind it are the SDK's, which can hold whole requests.
-        Failure::Failed(e.to_string())
+        Failure::Failed(e.message(crate::Api::Cli))
     }
 }
 
@@ -366,14 +366,14 @@ fn usable_id(store: &SecretsManagerStore, id: &str) -> Result<(), Failure> {
     store
         .secret_name(id)
         .map(|_| ())
-        .map_err(|e| Failure::Usage(e.to_string()))
+        .map_err(|e| Failure::Usage(e.message(crate::Api::Cli)))
 }
 
 /// Names every secret a whole-store command could not read (after doing the rest), and fails the
 /// command if there was any.
 fn unreadable_at_the_end(unreadable: &[crate::Unreadable]) -> Outcome {
     for entry in unreadable {
-        eprintln!("unreadable: {}", entry.error);
+        eprintln!("unreadable: {}", entry.error.message(crate::Api::Cli));
     }
     if unreadable.is_empty() {
         Ok(())

@@ -32,7 +32,7 @@ pub async fn refresh_due(g: &Global, within: humantime::Duration, zoho: Zoho) ->
     let failed: Vec<_> = report
         .failed
         .iter()
-        .map(|(id, e)| json!({"id": id, "error": e.to_string()}))
+        .map(|(id, e)| json!({"id": id, "error": e.message(crate::Api::Cli)}))
         .collect();
     if g.json {
         print_json(
@@ -46,7 +46,11 @@ pub async fn refresh_due(g: &Global, within: humantime::Duration, zoho: Zoho) ->
             report.failed.len()
         );
         for (id, e) in &report.failed {
-            eprintln!("  {}: {e}", id.as_deref().unwrap_or("?"));
+            eprintln!(
+                "  {}: {}",
+                id.as_deref().unwrap_or("?"),
+                e.message(crate::Api::Cli)
+            );
         }
     }
     if report.failed.is_empty() {

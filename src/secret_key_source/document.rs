@@ -14,6 +14,7 @@ use super::wrapping::data_context;
 use crate::aws::error as aws_error;
 use crate::aws::versions::{self, Cas};
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::keyring::Keyring;
 use crate::token::{epoch_ms, now_ms};
 
@@ -237,9 +238,11 @@ impl SecretKeySource {
         {
             Ok(out) => out,
             Err(e) if aws_error::is_not_found(&e) => {
-                return Err(self.error(
-                    format!("keyring secret `{}` does not exist; create it with SecretKeySource::create", self.name),
-                    None,
+                return Err(self.error_with_fix(
+                    format!("keyring secret `{}` does not exist", self.name),
+                    Fix::CreateKeyring {
+                        name: self.name.clone(),
+                    },
                 ));
             }
             Err(e) => return Err(aws_error::backend("GetSecretValue", e)),
@@ -258,29 +261,26 @@ impl SecretKeySource {
             ));
         }
         if doc.format < FORMAT && doc.kms_key_id.is_some() && !allow_unbound {
-            return Err(self.error(
+            return Err(self.error_with_fix(
                 format!(
                     "keyring secret `{}` was written before wrapped keys were bound to its name, so its keys \
-                     could have been moved in from another keyring: once every process runs this version \
-                     (reading it with allow_unbound_keys, or ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING=1), run \
-                     `zoho-token-store rebind-keyring` (or SecretKeySource::rebind)",
+                     could have been moved in from another keyring",
                     self.name
                 ),
-                None,
+                Fix::RebindKeyring,
             ));
         }
         match (&doc.kms_key_id, &self.kms) {
             (Some(wrapped), None) => {
-                return Err(self.error(
-                    format!("the keyring is wrapped by KMS key `{wrapped}`; configure SecretKeySource::with_kms"),
-                    None,
+                return Err(self.error_with_fix(
+                    format!("the keyring is wrapped by KMS key `{wrapped}`"),
+                    Fix::UseKmsKey {
+                        key: wrapped.clone(),
+                    },
                 ));
             }
             (None, Some(_)) => {
-                return Err(self.error(
-                    "the keyring is not KMS-wrapped; remove with_kms or create a wrapped keyring",
-                    None,
-                ));
+                return Err(self.error_with_fix("the keyring is not KMS-wrapped", Fix::NoKmsKey));
             }
             _ => {}
         }

@@ -223,7 +223,17 @@ impl SecretKeySource {
     fn error(&self, reason: impl Into<String>, source: Option<crate::error::Source>) -> Error {
         Error::KeySource {
             reason: reason.into(),
+            fix: None,
             source,
+        }
+    }
+
+    /// A failure whose fix depends on the caller's API (see [`Fix`](crate::Fix)).
+    fn error_with_fix(&self, reason: impl Into<String>, fix: crate::Fix) -> Error {
+        Error::KeySource {
+            reason: reason.into(),
+            fix: Some(fix),
+            source: None,
         }
     }
 

@@ -45,6 +45,7 @@ use aws_sdk_secretsmanager::types::Tag;
 use futures::{StreamExt, TryStreamExt, stream};
 
 pub use inventory::{Inventory, StoredToken};
+pub(crate) use options::check_prefix;
 pub use options::{
     DEFAULT_LISTING_LAG, DEFAULT_PREFIX, RecoveryWindow, SecretsManagerStoreBuilder,
 };

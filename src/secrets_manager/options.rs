@@ -148,7 +148,7 @@ impl SecretsManagerStoreBuilder {
     }
 }
 
-fn check_prefix(prefix: &str) -> Result<()> {
+pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
     let max = MAX_NAME_LEN - MAX_ID_LEN;
     if prefix.is_empty() || prefix.len() > max {
         return Err(Error::invalid_config(format!(

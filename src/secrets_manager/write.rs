@@ -218,6 +218,7 @@ fn changing(name: &str) -> Error {
         retryable: true,
         throttled: false,
         reason: "the secret kept changing state while being saved; try again".into(),
+        fix: None,
         source: std::sync::Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(format!(
             "secret `{name}` kept changing state while being saved"
         ))),

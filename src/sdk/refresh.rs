@@ -1,8 +1,8 @@
-//! Refresh ahead, once across the fleet: what keeps many processes of a Python app from refreshing the
-//! same token at once.
+//! Refresh ahead, once across the fleet: what keeps many processes of an app on a Zoho SDK (Python or
+//! Node.js) from refreshing the same token at once.
 //!
-//! The Zoho Python SDK refreshes in every process on its own: each process whose token has less than
-//! 5 s left calls Zoho, so N workers at the moment of expiry make N refreshes (and Zoho allows 10 access
+//! The Zoho SDKs refresh in every process on their own: each process whose token has less than 5 s
+//! left calls Zoho, so N workers at the moment of expiry make N refreshes (and Zoho allows 10 access
 //! tokens per refresh token per 10 minutes). So by default (`refresh_ahead_seconds`, 60, 0 turns it
 //! off) the store hands the SDK a token that is not about to expire: the crate's
 //! `TokenManager::refresh_ahead` refreshes a found token within its margin first (60 s, or a quarter of
@@ -29,13 +29,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use zoho_token_store::{
-    AccountsClient, Error, OAuthToken, SecretsManagerStore, TokenManager, TokenStore,
-};
+use crate::accounts::AccountsClient;
+use crate::error::{Error, Result};
+use crate::manager::TokenManager;
+use crate::secrets_manager::SecretsManagerStore;
+use crate::store::TokenStore;
+use crate::token::OAuthToken;
 
-/// How close to expiry the SDK refreshes by itself (`OAuthToken.get_token`): refreshing ahead must start
-/// before that.
-pub(crate) const SDK_MARGIN: Duration = Duration::from_secs(5);
+/// How close to expiry the SDKs refresh by themselves (Python's `OAuthToken.get_token`, Node's
+/// `getToken`): refreshing ahead must start before that.
+pub const SDK_MARGIN: Duration = Duration::from_secs(5);
 
 /// The least margin a short-lived token is refreshed at (unless `refresh_ahead_seconds` is smaller):
 /// past the SDK's own 5 s, with a second for the time between this lookup and the SDK's check.
@@ -50,21 +53,21 @@ const LEASE_TTL: Duration = Duration::from_secs(10);
 /// refreshes once for the fleet rather than leaving it to the SDK in every process.
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The Python logger these warnings go to (`zoho_token_store.refresh`: pyo3-log turns `::` into `.`).
+/// Where these warnings go: the Python logger `zoho_token_store.refresh` (pyo3-log turns `::` into `.`).
 const LOG_TARGET: &str = "zoho_token_store::refresh";
 
 /// The SDK's accounts URL ends with the token endpoint; the crate's client takes the server.
 const TOKEN_PATH: &str = "/oauth/v2/token";
 
 /// This process's token managers, one per accounts server.
-pub(crate) struct Refresher {
+pub(super) struct Refresher {
     store: Arc<SecretsManagerStore>,
     margin: Duration,
     managers: Mutex<HashMap<String, TokenManager>>,
 }
 
 impl Refresher {
-    pub(crate) fn new(store: Arc<SecretsManagerStore>, margin: Duration) -> Self {
+    pub(super) fn new(store: Arc<SecretsManagerStore>, margin: Duration) -> Self {
         Self {
             store,
             margin,
@@ -86,7 +89,7 @@ impl Refresher {
         managers.get(&Self::base(accounts_url)).cloned()
     }
 
-    fn manager(&self, accounts_url: &str) -> zoho_token_store::Result<TokenManager> {
+    fn manager(&self, accounts_url: &str) -> Result<TokenManager> {
         let base = Self::base(accounts_url);
         let mut managers = self.managers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(manager) = managers.get(&base) {
@@ -111,11 +114,11 @@ impl Refresher {
     /// spent, the SDK's own exchange would only get `invalid_code`); None when the exchange failed
     /// (logged), so the SDK's own exchange runs and reports it its own way. A revoked stored token whose
     /// spent grant is all the caller has is raised (`TokenRevoked`: sign the user in again).
-    pub(crate) async fn sign_in(
+    pub(super) async fn sign_in(
         &self,
         query: &OAuthToken,
         accounts_url: &str,
-    ) -> zoho_token_store::Result<Option<OAuthToken>> {
+    ) -> Result<Option<OAuthToken>> {
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
@@ -138,7 +141,7 @@ impl Refresher {
     /// The token this process got from Zoho for `query` but could not save yet (the crate's
     /// `TokenManager::holds_unsaved`), saved now if the store takes it (or refreshed when due); None
     /// when no such token is kept, or it was deleted meanwhile: then the store answers.
-    pub(crate) async fn unsaved(
+    pub(super) async fn unsaved(
         &self,
         query: &OAuthToken,
         accounts_url: &str,
@@ -163,11 +166,11 @@ impl Refresher {
     /// (the SDK's own refresh then runs). None when the token was deleted meanwhile. Zoho's refusals of
     /// the refresh token (throttled with the access token spent, or revoked) are raised instead: the
     /// SDK's own refresh would only ask Zoho again, which the fleet must not.
-    pub(crate) async fn freshen(
+    pub(super) async fn freshen(
         &self,
         found: OAuthToken,
         accounts_url: &str,
-    ) -> zoho_token_store::Result<Option<OAuthToken>> {
+    ) -> Result<Option<OAuthToken>> {
         let manager = match self.manager(accounts_url) {
             Ok(manager) => manager,
             Err(e) => {
