@@ -103,6 +103,32 @@ impl StrictZoho {
         self.stat("exchange_requests") as usize
     }
 
+    /// Every access token it minted, in order, each with the one it replaced and the life that one had
+    /// left (`zoho-mock/README.md`, "issued").
+    pub fn issued(&self) -> Vec<Value> {
+        self.stats()["issued"].as_array().unwrap().clone()
+    }
+
+    /// The refreshes of `refresh_token` made while the access token minted before it was unexpired and
+    /// had more than `within` seconds left as its clients count it (from its issue, in real time): each
+    /// one a second refresh of one expiry, whatever the scheduling. `within` is the fleet's refresh margin
+    /// plus how far its processes' clocks disagree.
+    pub fn early_refreshes(&self, refresh_token: &str, within: f64) -> Vec<Value> {
+        self.issued()
+            .into_iter()
+            .filter(|minted| {
+                minted["refresh_token"] == refresh_token
+                    && minted["by"] == "refresh"
+                    && minted["replaced_left"]
+                        .as_f64()
+                        .is_some_and(|left| left > 0.0)
+                    && minted["replaced_left_real"]
+                        .as_f64()
+                        .is_some_and(|left| left > within)
+            })
+            .collect()
+    }
+
     /// Asserts Zoho's limits held: nothing throttled, evicted, refused, and every CRM call's token live.
     pub fn assert_within_limits(&self) {
         let stats = self.stats();
