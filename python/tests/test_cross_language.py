@@ -69,7 +69,8 @@ def test_tokens_the_cli_imports_from_an_sdk_file_store_are_found_from_python(mak
     assert len(store.get_tokens()) == 3
 
 
-def test_a_kms_wrapped_keyring_secret_made_by_the_cli_serves_python_and_the_cli(endpoint, prefix, run_cli):
+def test_a_kms_wrapped_keyring_secret_made_by_the_cli_serves_python_and_the_cli(endpoint, prefix, run_cli,
+                                                                              monkeypatch):
     import boto3
     from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
@@ -96,3 +97,12 @@ def test_a_kms_wrapped_keyring_secret_made_by_the_cli_serves_python_and_the_cli(
         raise AssertionError("a KMS-wrapped keyring was read without its KMS key")
     except SDKException as e:
         assert e.kind == "KeySource", e
+        # The fix names the Python argument that is missing, with the key it needs.
+        assert f"kms_key_id='{key}'" in str(e) and "::" not in str(e), e
+
+    # Configured by the environment alone, as the operator tool and a Lambda function are: no code.
+    monkeypatch.delenv("ZOHO_TOKEN_STORE_KEYS", raising=False)
+    monkeypatch.setenv("ZOHO_TOKEN_STORE_KEYRING_SECRET", ring)
+    monkeypatch.setenv("ZOHO_TOKEN_STORE_KMS_KEY_ID", key)
+    from_env = SecretsManagerTokenStore(prefix=prefix, recovery_window_days=0)
+    assert from_env.find_token_by_id(token.get_id()).get_refresh_token() == token.get_refresh_token()

@@ -12,7 +12,9 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::refresh::SDK_MARGIN;
-use crate::env::KEYS_ENV_VAR;
+use crate::env::{
+    ALLOW_UNBOUND_KEYRING_ENV_VAR, KEYRING_SECRET_ENV_VAR, KEYS_ENV_VAR, KMS_KEY_ID_ENV_VAR,
+};
 use crate::error::{Error, Result};
 use crate::fix::Api;
 use crate::keyring::Keyring;
@@ -44,14 +46,17 @@ pub struct SdkOptions {
     pub api: Api,
     /// The prefix of every secret name (default [`DEFAULT_PREFIX`]).
     pub prefix: Option<String>,
-    /// The keyring's text (what `zoho-token-store keygen` prints); None reads `ZOHO_TOKEN_STORE_KEYS`
-    /// unless `keyring_secret` is given. Key material: never shown by `Debug`.
+    /// The keyring's text (what `zoho-token-store keygen` prints). Key material: never shown by
+    /// `Debug`. With neither this nor `keyring_secret`, the environment names the keys as it does for
+    /// the operator tool: the keyring secret `ZOHO_TOKEN_STORE_KEYRING_SECRET`, else the keyring in
+    /// `ZOHO_TOKEN_STORE_KEYS`.
     pub keys: Option<Zeroizing<String>>,
     /// The name or ARN of the secret that holds the keyring.
     pub keyring_secret: Option<String>,
-    /// The KMS key that wraps the keys of `keyring_secret`.
+    /// The KMS key that wraps the keys of the keyring secret (default `ZOHO_TOKEN_STORE_KMS_KEY_ID`).
     pub kms_key_id: Option<String>,
-    /// Read a KMS keyring written before keys were bound to their secret's name (for the upgrade).
+    /// Read a KMS keyring written before keys were bound to their secret's name (for the upgrade;
+    /// also `ZOHO_TOKEN_STORE_ALLOW_UNBOUND_KEYRING=1`).
     pub allow_unbound_keyring: bool,
     /// The AWS endpoint (LocalStack's `http://127.0.0.1:4566`); None: `AWS_ENDPOINT_URL` or AWS.
     pub endpoint_url: Option<String>,
@@ -150,27 +155,38 @@ impl SdkOptions {
                 name("keyring_secret")
             )));
         }
-        if self.kms_key_id.is_some() && self.keyring_secret.is_none() {
+        // As the operator tool reads them: an option given wins, else its environment variable (so a
+        // Lambda function configured by environment alone needs no code for it).
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let keyring_secret = match (&self.keyring_secret, &self.keys) {
+            (Some(secret), _) => Some(secret.clone()),
+            (None, Some(_)) => None,
+            (None, None) => env(KEYRING_SECRET_ENV_VAR),
+        };
+        if self.kms_key_id.is_some() && keyring_secret.is_none() {
             return Err(Error::invalid_config(format!(
                 "{} wraps the keys of a keyring secret: give {} too",
                 name("kms_key_id"),
                 name("keyring_secret")
             )));
         }
-        let keys = match (self.keyring_secret, self.keys) {
+        let keys = match (keyring_secret, self.keys) {
             (Some(secret), _) => KeysConfig::secret(secret)
-                .kms_key_id(self.kms_key_id)
-                .allow_unbound_keys(self.allow_unbound_keyring),
+                .kms_key_id(self.kms_key_id.or_else(|| env(KMS_KEY_ID_ENV_VAR)))
+                .allow_unbound_keys(
+                    self.allow_unbound_keyring
+                        || env(ALLOW_UNBOUND_KEYRING_ENV_VAR).is_some_and(|v| v == "1"),
+                ),
             (None, Some(text)) => KeysConfig::keyring(keyring(&text, &name("keys"))?),
-            (None, None) => match std::env::var(KEYS_ENV_VAR) {
-                Ok(text) => KeysConfig::keyring(keyring(&Zeroizing::new(text), KEYS_ENV_VAR)?),
-                Err(_) => {
+            (None, None) => match env(KEYS_ENV_VAR) {
+                Some(text) => KeysConfig::keyring(keyring(&Zeroizing::new(text), KEYS_ENV_VAR)?),
+                None => {
                     return Err(Error::invalid_config(format!(
-                        "no keyring: give {} (the text `zoho-token-store keygen` prints, kept in your \
-                         secret manager), set {KEYS_ENV_VAR} to it, or give {} (a keyring secret made by \
-                         `zoho-token-store init-keyring`)",
-                        name("keys"),
-                        name("keyring_secret")
+                        "no keyring: give {} (a keyring secret made by `zoho-token-store init-keyring`; \
+                         or set {KEYRING_SECRET_ENV_VAR}), or {} (the text `zoho-token-store keygen` \
+                         prints, kept in your secret manager; or set {KEYS_ENV_VAR} to it)",
+                        name("keyring_secret"),
+                        name("keys")
                     )));
                 }
             },
