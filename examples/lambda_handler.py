@@ -42,12 +42,9 @@ _imported = time.perf_counter()
 # invocation this environment serves. Its defaults are what a fleet of functions needs: a 30 s cache makes
 # the SDK's reads before each request free, a token about to expire is refreshed once for every function
 # and process that uses it, and a fleet of cold starts with one grant exchanges it once.
-STORE = SecretsManagerTokenStore(
-    prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"),
-    # None (unset): the keys come from ZOHO_TOKEN_STORE_KEYS.
-    keyring_secret=os.environ.get("ZOHO_TOKEN_STORE_KEYRING_SECRET"),
-    kms_key_id=os.environ.get("ZOHO_TOKEN_STORE_KMS_KEY_ID"),
-)
+# The keyring comes from the environment: the keyring secret ZOHO_TOKEN_STORE_KEYRING_SECRET names
+# (KMS-wrapped with ZOHO_TOKEN_STORE_KMS_KEY_ID), else ZOHO_TOKEN_STORE_KEYS.
+STORE = SecretsManagerTokenStore(prefix=os.environ.get("ZOHO_TOKEN_STORE_PREFIX", "zoho/oauth/"))
 _stored = time.perf_counter()
 
 # The SDK writes field metadata under resource_path: on Lambda only /tmp is writable.
