@@ -5,6 +5,8 @@
 
 const { execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -127,11 +129,19 @@ async function startZoho(args = []) {
 /**
  * Runs `source` (CommonJS, or an ES module with `esm`) in a child Node process in the package's folder,
  * with this process's environment plus `env`; resolves with its exit code, output and the time from
- * its last line of output to its exit (how long it lingered once its work was done).
+ * its last line of output to its exit (how long it lingered once its work was done). With `file` the
+ * source runs from a file of a temporary folder (for `cluster`, which forks the main module), where
+ * it reaches the package by its path.
  */
-function runNode(source, { env = {}, esm = false, timeoutMs = 120_000 } = {}) {
+function runNode(source, { env = {}, esm = false, file = false, timeoutMs = 120_000 } = {}) {
+  let args = [esm ? '--input-type=module' : '--input-type=commonjs', '-e', source];
+  if (file) {
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zts-node-')), esm ? 'main.mjs' : 'main.js');
+    fs.writeFileSync(script, source);
+    args = [script];
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [esm ? '--input-type=module' : '--input-type=commonjs', '-e', source], {
+    const child = spawn(process.execPath, args, {
       cwd: PACKAGE,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -48,9 +48,11 @@ async function rejectsWith(promise, kind) {
   });
 }
 
-test('the package speaks the installed SDK: its TokenStore, OAuthToken and UserSignature', () => {
+test('the package speaks the installed SDK: its TokenStore, OAuthToken and UserSignature', async () => {
   const store = makeStore('speaks-the-sdk');
   assert.ok(store instanceof sdk.TokenStore.TokenStore, 'instanceof the SDK TokenStore class');
+  const builder = await new sdk.InitializeBuilder();
+  assert.equal(builder.store(store), builder, "the SDK's InitializeBuilder takes it from a CommonJS app");
   assert.equal(OAuthToken, sdk.OAuthToken);
   assert.equal(UserSignature, sdk.UserSignature);
   for (const method of ['findToken', 'findTokenById', 'saveToken', 'deleteToken', 'getTokens', 'deleteTokens']) {
