@@ -13,7 +13,14 @@ on clocks that disagree by a second, with what happens in such a day:
 
 It ends with: one secret per identity, one grant exchange per sign-in, at most one Zoho refresh per expiry
 (plus the killed holder's), nothing resurrected, every token readable with the final keyring, no quota
-error, and the versions each secret was written reported."""
+error, and the versions each secret was written reported.
+
+"One refresh per expiry" is counted from what Zoho issued, not from the hours: an hour's work (restarting
+six processes, twelve lookups, two cron runs) takes longer than a token stays fresh on a loaded machine,
+and a token that came due again within the hour is rightly refreshed again. What the design rules out is
+a refresh while the token Zoho issued before still had more than the margin (plus the clocks' spread) to
+live: two processes refreshing one fresh token. The mock records each token it mints with the life left
+on the one it replaced (`zoho.early_refreshes`)."""
 
 from __future__ import annotations
 
@@ -46,6 +53,13 @@ LIFETIME_S = 16
 AHEAD_S = 6
 # Each SDK process's clock, from the machine's (the two CLI runs of every hour at +1 and -1): 8 processes.
 OFFSETS = [-1, 0, 1, 0.5, -0.5, 0]
+CRON_OFFSETS = [1, -1]
+# How much life a token may have left when it is refreshed: a process refreshes when its own clock says
+# less than AHEAD_S is left, and the clock that computed the expiry (the refresher's) may run 2 s ahead of
+# it. A refresh with more left than that replaced a token the fleet still had fresh: a second refresh of
+# one expiry.
+SPREAD_S = max(OFFSETS + CRON_OFFSETS) - min(OFFSETS + CRON_OFFSETS)
+FRESH_LEFT_S = AHEAD_S + SPREAD_S
 CLIENT = dict(client_id="1000.CLIENT", client_secret="client-secret", redirect_url="https://app.example.com/cb")
 REFRESH_A = "refresh-soak-a"
 GRANT_B = "1000.grant-soak-b"
@@ -170,13 +184,18 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
         expires = int(direct().find_token_by_id(a_id).get_expires_in()) / 1000
         time.sleep(max(0.0, expires - AHEAD_S - min(OFFSETS) + 0.3 - time.time()))
 
+    def minted(refresh_token: str, since: int = 0) -> List[dict]:
+        """The access tokens Zoho minted by refreshing `refresh_token`, from the `since`th record on."""
+        return [r for r in zoho.issued[since:] if r["refresh_token"] == refresh_token and r["by"] == "refresh"]
+
     workers = start_workers()
     b_id = None
+    killed: List[str] = []  # the access token minted for the holder killed while Zoho answered it
     # (The SDK's Initializer reads the token as it starts: the first worker has refreshed it.)
-    refreshes_a = zoho.refreshes.count(REFRESH_A)
+    busy_hours = []
     for hour in range(HOURS):
         until_due()
-        hour_began = len(zoho.refreshes)
+        hour_began = len(zoho.issued)
         if hour == SIGN_IN_HOUR:  # every SDK process meets the same new grant at once
             # Zoho's time stands still meanwhile: the grant lives 3 scaled minutes (0.8 s), about what six
             # processes on a loaded machine take to reach Zoho (0.5 to 0.75 s measured), which in Zoho's time
@@ -232,27 +251,37 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
             workers[0].proc.send_signal(signal.SIGKILL)
             workers[0].proc.wait()
             zoho.release_hung()
-            refreshes_a += 1
+            killed = [r["access_token"] for r in zoho.issued if r.get("hung")]
+            assert len(killed) == 1, zoho.issued[hour_began:]
             workers[0] = Worker(OFFSETS[0], env(ring), zoho.url, prefix, str(tmp_path))
 
         # The hour's expiry: every SDK process serves a request, and the CLI's cron job runs twice.
         before = len(zoho.crm_calls)
+        ticks_began = len(zoho.issued)
+        current = [r["access_token"] for r in minted(REFRESH_A) if r["access_token"] not in killed][-1:]
         for w in workers:
             w.send("tick")
         crons = [subprocess.Popen([str(cli), "refresh-due", "--within", f"{AHEAD_S}s"],
                                   env={**env(ring), **shifted(offset)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for offset in (1, -1)]
+                 for offset in CRON_OFFSETS]
         assert all(w.readline() == "served" for w in workers)
         # The access token each request carried (the SDK object keeps its own stale copy; Zoho saw these).
         used = {token for path, token in zoho.crm_calls[before:] if path == "/crm/v8/org"}
         for cron in crons:
             out, err = cron.communicate(timeout=120)
             assert cron.returncode == 0, f"hour {hour}: {out}\n{err}"
-        # One refresh of the expiry: by whichever process met it first (a worker restarted by a deploy
-        # reads the token as it starts), plus the killed holder's.
-        refreshes_a += 1
-        assert zoho.refreshes.count(REFRESH_A) == refreshes_a, f"hour {hour}: {zoho.refreshes[hour_began:]}"
-        assert len(used) == 1, f"hour {hour}: every process used the one fresh token: {used}"
+        # The expiry was refreshed: by whichever process met it first (a worker restarted by a deploy
+        # reads the token as it starts). Again only if it came due again meanwhile (see the docstring;
+        # checked for the whole day at the end).
+        this_hour = [r for r in minted(REFRESH_A, hour_began) if r["access_token"] not in killed]
+        assert this_hour, f"hour {hour}: the expiry was not refreshed: {zoho.issued[hour_began:]}"
+        if len(this_hour) > 1:
+            busy_hours.append((hour, [round(r["replaced_left_real"], 1) for r in this_hour]))
+        # Every process used the fleet's token: the one fresh as the requests began, or one refreshed
+        # while they ran (never a token of its own: the SDK refreshing by itself would show as an early
+        # refresh).
+        fleet_tokens = set(current) | {r["access_token"] for r in minted(REFRESH_A, ticks_began)}
+        assert used <= fleet_tokens, f"hour {hour}: {used - fleet_tokens} not the fleet's: {zoho.issued[hour_began:]}"
 
 
     for w in workers:
@@ -268,17 +297,25 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
     print("\nZoho over the day:", {k: v for k, v in zoho_seen.items() if isinstance(v, int)})
     assert (zoho_seen["refused_exchanges"], zoho_seen["refused_refreshes"], zoho_seen["access_denied"],
             zoho_seen["evicted"], zoho_seen["invalid_token"]) == (0, 0, 0, 0, 0), zoho_seen
-    # B was refreshed by the cron while it lived: never more than once per expiry.
-    b_refreshes = zoho.refreshes.count(f"refresh-for-{GRANT_B}")
-    assert b_refreshes <= DELETE_HOUR - SIGN_IN_HOUR, b_refreshes
+    # At most one refresh per expiry, for A (the killed holder's token was never handed out) and for B
+    # (refreshed by the cron while it lived): each refresh replaced a token within the margin.
+    handed_out = [r for r in minted(REFRESH_A) if r["access_token"] not in killed]
+    refreshes_a = len(handed_out)
+    print(f"\nA refreshed {refreshes_a} times in {HOURS} hours (and once for the killed holder); hours with a "
+          f"second refresh (life left, s, on the token each replaced): {busy_hours or 'none'}; life left on "
+          f"the token each refresh replaced: {[round(r['replaced_left_real'] or 0, 1) for r in handed_out]}")
+    for refresh_token in (REFRESH_A, f"refresh-for-{GRANT_B}"):
+        early = zoho.early_refreshes(refresh_token, FRESH_LEFT_S, ignore=killed)
+        assert early == [], f"{refresh_token}: refreshed with more than {FRESH_LEFT_S} s left: {early}"
     seen = strict_stats(strict)
     assert seen["quota_refusals"] == 0, seen
     assert seen["lagged_answers"] > 0 and seen["pages"] > 0
     written = seen["versions_written"]
     token_a = f"{prefix}{a_id}"
-    # A's secret: the first save, one version per refresh, one re-encryption.
+    # A's secret: the first save, one version per refresh, one re-encryption. No secret was written more
+    # than twice per refresh (the token's own and its lease's).
     assert written[token_a] <= 1 + refreshes_a + 1, written
-    assert all(n <= 2 * HOURS for n in written.values()), written
+    assert all(n <= 2 * (refreshes_a + 1) for n in written.values()), written
     print("\nversions written per secret over the day:")
     for name, n in sorted(written.items()):
         print(f"  {n:4d}  {name.removeprefix(prefix)}")
