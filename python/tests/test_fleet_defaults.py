@@ -28,6 +28,10 @@ REFRESH = "refresh-defaults"
 # Zoho's hour is 16 s in the refresh test: far under the default 60 s margin, which would make every
 # fresh token due on arrival (a refresh per process, then Zoho's Access Denied past 10 per window).
 LIFETIME_S = 16
+# The margin the fleet refreshes such a token at: a quarter of its life, but at least the package's 6 s
+# (src/manager/margin.rs, python/src/refresh.rs); every process on the machine's clock. A refresh while the
+# token before it had more left is a second refresh of one expiry, however the processes were scheduled.
+FRESH_LEFT_S = 6
 
 WORKER = textwrap.dedent("""
     import sys
@@ -141,21 +145,28 @@ def test_a_fleet_on_defaults_refreshes_once_per_expiry_a_token_living_seconds(sh
     fleet = Fleet(zoho, strict, prefix, keys, str(tmp_path), "refresh_token", REFRESH)
     try:
         assert fleet.serve() == ["200"] * PROCESSES
-        assert len(zoho.refreshes) == 1, "one refresh for the fleet at the expiry"
+        assert zoho.refreshes, "the expiry was refreshed"
         # The fresh token lives 16 s, under the 60 s margin: refreshed within a quarter of its life, so
-        # not again now, in any process (the others never refreshed it and know its lifetime from it).
+        # not again while it has more left, in any process (the others never refreshed it and know its
+        # lifetime from it). Twelve processes serving three more requests each may take longer than
+        # that on a loaded machine: then it comes due, and one refresh of that expiry is right.
         for _ in range(3):
             assert fleet.serve() == ["200"] * PROCESSES
-        assert len(zoho.refreshes) == 1, "no refresh of a fresh token"
+        served = len(zoho.refreshes)
 
-        # The next expiry: one refresh again.
+        # The next expiry: refreshed again.
         expires = int(store.find_token_by_id(token.get_id()).get_expires_in()) / 1000
         time.sleep(max(0.0, expires + 0.2 - time.time()))
         assert fleet.serve() == ["200"] * PROCESSES
-        assert len(zoho.refreshes) == 2, "one refresh per expiry"
+        assert len(zoho.refreshes) > served, "the next expiry was refreshed"
     finally:
         fleet.stop()
     no_refusals(zoho)
+    # One refresh per expiry, not one per process: none while the token before it was fresh.
+    left = [round(r["replaced_left_real"] or 0, 1) for r in zoho.issued]
+    print(f"\n{len(zoho.refreshes)} refreshes; life left (s) on the token each replaced: {left}")
+    early = zoho.early_refreshes(REFRESH, FRESH_LEFT_S)
+    assert early == [], f"refreshed with more than {FRESH_LEFT_S} s left: {early}"
     # AWS's side of it: each refresh wrote at most two versions (the token's secret and its lease).
     written = strict_stats(strict)["versions_written"]
     token_secret = prefix + token.get_id()
