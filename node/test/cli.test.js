@@ -4,24 +4,13 @@
 
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 const test = require('node:test');
 const { promisify } = require('node:util');
 
 const { OAuthToken, UserSignature, version } = require('..');
-const { PACKAGE, endpoint, makeStore } = require('./helpers.js');
+const { appWithPackage, endpoint, makeStore } = require('./helpers.js');
 
 const run = promisify(execFile);
-
-/** An app folder with the package installed (from this folder, as `npm install <path>` does). */
-async function appWithPackage() {
-  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'zts-node-app-'));
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--offline', PACKAGE], { cwd: app });
-  return app;
-}
 
 test('npx zoho-token-store runs the crate\'s tool: its version, and the tokens the store saved', async () => {
   endpoint();

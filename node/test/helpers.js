@@ -3,7 +3,7 @@
 // skipped: a test fails with the reason), a fresh keyring and prefix per test, stores made with them,
 // the strict Zoho mock, and child Node processes.
 
-const { execFileSync, spawn } = require('node:child_process');
+const { execFile, execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -133,16 +133,16 @@ async function startZoho(args = []) {
  * source runs from a file of a temporary folder (for `cluster`, which forks the main module), where
  * it reaches the package by its path.
  */
-function runNode(source, { env = {}, esm = false, file = false, timeoutMs = 120_000 } = {}) {
-  let args = [esm ? '--input-type=module' : '--input-type=commonjs', '-e', source];
+function runNode(source, { env = {}, esm = false, file = false, cwd = PACKAGE, flags = [], timeoutMs = 120_000 } = {}) {
+  let args = [...flags, esm ? '--input-type=module' : '--input-type=commonjs', '-e', source];
   if (file) {
     const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zts-node-')), esm ? 'main.mjs' : 'main.js');
     fs.writeFileSync(script, source);
-    args = [script];
+    args = [...flags, script];
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      cwd: PACKAGE,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -164,4 +164,29 @@ function runNode(source, { env = {}, esm = false, file = false, timeoutMs = 120_
   });
 }
 
-module.exports = { PACKAGE, ROOT, endpoint, newKeys, newPrefix, makeStore, startZoho, runNode };
+/**
+ * An app folder with the package installed from this folder (`npm install <path>`, a link, as a user
+ * trying a checkout would): its `node_modules/.bin` has the package's command. With `copy`, the package
+ * is a copy of what it publishes (package.json's `files`) plus the addon built here, and the app has
+ * nothing else: no Zoho SDK.
+ */
+async function appWithPackage({ copy = false } = {}) {
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'zts-node-app-'));
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  if (copy) {
+    const target = path.join(app, 'node_modules', 'zoho-token-store');
+    const manifest = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
+    const addons = fs.readdirSync(PACKAGE).filter((name) => name.endsWith('.node'));
+    for (const entry of ['package.json', ...manifest.files, ...addons]) {
+      fs.cpSync(path.join(PACKAGE, entry), path.join(target, entry), { recursive: true });
+    }
+    return app;
+  }
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--offline', PACKAGE], { cwd: app }, (error, stdout, stderr) =>
+      error ? reject(new Error(`npm install ${PACKAGE} failed: ${stderr}`)) : resolve(app),
+    );
+  });
+}
+
+module.exports = { PACKAGE, ROOT, endpoint, newKeys, newPrefix, makeStore, startZoho, runNode, appWithPackage };
