@@ -159,7 +159,8 @@ class SecretsManagerTokenStore extends sdk.TokenStoreBase {
 
   /**
    * Where the SDK refreshes tokens (its environment's accounts URL), when this store refreshes ahead:
-   * the environment of the SDK initialized with this store, else of the SDK initialized last.
+   * the environment of the SDK initialized with this store; else, for an app that calls the store
+   * itself, of an initialized SDK (the Node SDK's before the TypeScript SDK's).
    */
   #accountsUrl() {
     if (!this.#native.refreshesAhead) return undefined;
