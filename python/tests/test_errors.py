@@ -74,6 +74,19 @@ def test_refreshing_ahead_and_the_cache_are_on_unless_turned_off(endpoint, prefi
     for off in (0, None):
         store = SecretsManagerTokenStore(prefix=prefix, refresh_ahead_seconds=off, cache_ttl_seconds=off)
         assert not store._refresh_ahead
+        # No cache: every read of a token is a GetSecretValue of its own.
+        saved = token()
+        saved.set_user_signature(UserSignature(f"cache-{off}@example.com"))
+        store.save_token(saved)
+        store.reset_calls()
+        store.find_token_by_id(saved.get_id())
+        store.find_token_by_id(saved.get_id())
+        assert store.calls().get("GetSecretValue") == 2, store.calls()
+    cached = SecretsManagerTokenStore(prefix=prefix, refresh_ahead_seconds=0)
+    cached.find_token_by_id(saved.get_id())
+    cached.reset_calls()
+    cached.find_token_by_id(saved.get_id())
+    assert cached.calls().get("GetSecretValue") is None, "the default cache answers a second read"
 
 
 def test_another_stores_keys_are_named_not_taken_for_an_empty_store(make_store, prefix):
@@ -157,7 +170,7 @@ BAD_VALUES = {
     "kms_key_id": ["alias/zoho"],  # without keyring_secret
     "endpoint_url": ["127.0.0.1:4566", "localhost", "ftp://127.0.0.1:4566", " http://127.0.0.1:4566"],
     "region": ["us-east-1 ", "", "US-EAST-1", "us east 1"],
-    "cache_ttl_seconds": [-1, float("nan"), float("inf")],
+    "cache_ttl_seconds": [-1, float("nan"), float("inf"), 1e20, 10**20],
     "recovery_window_days": [3, -1, 31, 10**40],
     "refresh_ahead_seconds": [3, -5, 901, float("nan")],
 }
@@ -187,6 +200,8 @@ def test_every_argument_of_the_wrong_type_or_value_is_named_as_python_writes_it(
             assert f"{name}=" in message, (name, value, message)
             assert "::" not in message, message
             no_secret_in(raised.value, keys.split(",")[0][6:])
+            if name == "keys":
+                assert value.split("=", 1)[1] not in message, "the bad keyring is not echoed"
     # A malformed region or endpoint is named as given, spaces and all.
     with pytest.raises(SDKException) as raised:
         SecretsManagerTokenStore(prefix=prefix, keys=keys, region="us-east-1 ")

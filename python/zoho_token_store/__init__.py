@@ -10,6 +10,7 @@ service, the command-line tool and the rotation Lambda share one set of secrets 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from numbers import Integral, Real
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _native
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 __version__: str = _native.__version__
+
+_SECONDS = "a number of seconds (int or float)"
 
 #: The SDK's error code for token store failures (``Constants.TOKEN_STORE``).
 TOKEN_STORE = "TOKEN_STORE"
@@ -87,15 +90,16 @@ def _expect(where: str, name: str, value: Any, kinds: Tuple[type, ...], what: st
     raise TypeError(f"{where}: {name} takes {what}, not {type(value).__name__}")
 
 
-def _seconds(name: str, value: Any, default_when_none: Optional[float]) -> Optional[float]:
-    """A number option as the native store takes it: None (the former off switch) is 0."""
+def _number(name: str, value: Any, kind: type, what: str, default_when_none: Optional[float]) -> Optional[float]:
+    """A number option as the native store takes it (any real number Python has: int, float, Decimal,
+    numpy's; a whole one for ``numbers.Integral``); None is ``default_when_none``."""
     if value is None:
         return default_when_none
-    _expect("SecretsManagerTokenStore", f"{name}=", value, (int, float), "a number of seconds (int or float)")
+    _expect("SecretsManagerTokenStore", f"{name}=", value, (kind,), what)
     try:
         return float(value)
-    except OverflowError:
-        raise ValueError(f"SecretsManagerTokenStore: {name}={value} is too large; see the docstring for its range") from None
+    except OverflowError:  # an int past a float's range; the value itself is not echoed (it may be huge)
+        raise ValueError(f"SecretsManagerTokenStore: {name} is too large; see its range in the docstring") from None
 
 
 def _id(method: str, value: Any) -> str:
@@ -154,8 +158,10 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
     Args:
         prefix: the prefix of every secret name; stores with different prefixes never see each other's
             tokens.
-        keys: the keyring's text (what ``zoho-token-store keygen`` prints). None reads the
-            ``ZOHO_TOKEN_STORE_KEYS`` environment variable, unless ``keyring_secret`` is given.
+        keys: the keyring's text (what ``zoho-token-store keygen`` prints). With neither ``keys`` nor
+            ``keyring_secret``, the environment names the keys as for the ``zoho-token-store`` command:
+            the keyring secret ``ZOHO_TOKEN_STORE_KEYRING_SECRET`` (its KMS key
+            ``ZOHO_TOKEN_STORE_KMS_KEY_ID``) when set, else the keyring ``ZOHO_TOKEN_STORE_KEYS``.
         keyring_secret: the name or ARN of a secret that holds the keyring (``zoho-token-store
             init-keyring``), read and re-read as keys rotate.
         kms_key_id: the KMS key that wraps the keys in ``keyring_secret``.
@@ -211,7 +217,6 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
             if value is not None:
                 _expect(where, name, value, (str,), "a str or None")
         _expect(where, "allow_unbound_keyring=", allow_unbound_keyring, (bool,), "True or False")
-        _expect(where, "recovery_window_days=", recovery_window_days, (int,), "a whole number of days (an int)")
         with _sdk_errors():
             self._store = _native.Store(
                 prefix,
@@ -221,10 +226,12 @@ class SecretsManagerTokenStore(TokenStore):  # type: ignore[misc]
                 endpoint_url=endpoint_url,
                 region=region,
                 # None, the former default of each, still means off.
-                cache_ttl_seconds=_seconds("cache_ttl_seconds", cache_ttl_seconds, 0.0),
-                recovery_window_days=_seconds("recovery_window_days", recovery_window_days, None),
+                cache_ttl_seconds=_number("cache_ttl_seconds", cache_ttl_seconds, Real, _SECONDS, 0.0),
+                recovery_window_days=_number(
+                    "recovery_window_days", recovery_window_days, Integral, "a whole number of days (an int)", 7.0
+                ),
                 allow_unbound_keyring=allow_unbound_keyring,
-                refresh_ahead_seconds=_seconds("refresh_ahead_seconds", refresh_ahead_seconds, 0.0),
+                refresh_ahead_seconds=_number("refresh_ahead_seconds", refresh_ahead_seconds, Real, _SECONDS, 0.0),
             )
         self._refresh_ahead = self._store.refreshes_ahead
 

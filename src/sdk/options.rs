@@ -158,29 +158,36 @@ impl SdkOptions {
         // As the operator tool reads them: an option given wins, else its environment variable (so a
         // Lambda function configured by environment alone needs no code for it).
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let keyring_secret = match (&self.keyring_secret, &self.keys) {
-            (Some(secret), _) => Some(secret.clone()),
-            (None, Some(_)) => None,
-            (None, None) => env(KEYRING_SECRET_ENV_VAR),
-        };
-        if self.kms_key_id.is_some() && keyring_secret.is_none() {
+        if self.kms_key_id.is_some() && self.keyring_secret.is_none() {
             return Err(Error::invalid_config(format!(
                 "{} wraps the keys of a keyring secret: give {} too",
                 name("kms_key_id"),
                 name("keyring_secret")
             )));
         }
-        let keys = match (keyring_secret, self.keys) {
+        // The environment names the keys only when no option does, and then whole: a keyring secret
+        // given as an option never picks up a KMS key or the unbound-keyring switch from the
+        // environment, which may describe another keyring.
+        let from_env = match (&self.keyring_secret, &self.keys) {
+            (None, None) => env(KEYRING_SECRET_ENV_VAR),
+            _ => None,
+        };
+        let keys = match (self.keyring_secret, self.keys) {
             (Some(secret), _) => KeysConfig::secret(secret)
-                .kms_key_id(self.kms_key_id.or_else(|| env(KMS_KEY_ID_ENV_VAR)))
-                .allow_unbound_keys(
-                    self.allow_unbound_keyring
-                        || env(ALLOW_UNBOUND_KEYRING_ENV_VAR).is_some_and(|v| v == "1"),
-                ),
+                .kms_key_id(self.kms_key_id)
+                .allow_unbound_keys(self.allow_unbound_keyring),
             (None, Some(text)) => KeysConfig::keyring(keyring(&text, &name("keys"))?),
-            (None, None) => match env(KEYS_ENV_VAR) {
-                Some(text) => KeysConfig::keyring(keyring(&Zeroizing::new(text), KEYS_ENV_VAR)?),
-                None => {
+            (None, None) => match (from_env, env(KEYS_ENV_VAR)) {
+                (Some(secret), _) => KeysConfig::secret(secret)
+                    .kms_key_id(env(KMS_KEY_ID_ENV_VAR))
+                    .allow_unbound_keys(
+                        self.allow_unbound_keyring
+                            || env(ALLOW_UNBOUND_KEYRING_ENV_VAR).is_some_and(|v| v == "1"),
+                    ),
+                (None, Some(text)) => {
+                    KeysConfig::keyring(keyring(&Zeroizing::new(text), KEYS_ENV_VAR)?)
+                }
+                (None, None) => {
                     return Err(Error::invalid_config(format!(
                         "no keyring: give {} (a keyring secret made by `zoho-token-store init-keyring`; \
                          or set {KEYRING_SECRET_ENV_VAR}), or {} (the text `zoho-token-store keygen` \
@@ -237,7 +244,10 @@ fn cache_ttl(api: Api, seconds: Option<f64>) -> Result<Option<Duration>> {
     match seconds {
         None => Ok(Some(DEFAULT_CACHE_TTL)),
         Some(0.0) => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        // try_from: a number of seconds past what a Duration holds (1e20) is refused, not a panic.
+        Some(s) if s > 0.0 && Duration::try_from_secs_f64(s).is_ok() => {
+            Ok(Some(Duration::from_secs_f64(s)))
+        }
         Some(s) => Err(Error::invalid_config(format!(
             "{} is not a number of seconds: give a positive number (the default, 30, suits most apps), \
              or {} for no cache",
@@ -372,6 +382,11 @@ mod tests {
         let mut o = python();
         o.cache_ttl_seconds = Some(-1.0);
         assert!(refused(o).starts_with("cache_ttl_seconds=-1 "));
+
+        // Past what a Duration holds: refused, not a panic across the binding.
+        let mut o = python();
+        o.cache_ttl_seconds = Some(1e20);
+        assert!(refused(o).starts_with("cache_ttl_seconds=100000000000000000000 "));
 
         let mut o = python();
         o.refresh_ahead_seconds = Some(5.0);
