@@ -276,7 +276,7 @@ def test_a_simulated_day_of_a_mixed_fleet(zoho, make_store, prefix, cli, strict,
         this_hour = [r for r in minted(REFRESH_A, hour_began) if r["access_token"] not in killed]
         assert this_hour, f"hour {hour}: the expiry was not refreshed: {zoho.issued[hour_began:]}"
         if len(this_hour) > 1:
-            busy_hours.append((hour, [round(r["replaced_left_real"], 1) for r in this_hour]))
+            busy_hours.append((hour, [round(r["replaced_left_real"] or 0, 1) for r in this_hour]))
         # Every process used the fleet's token: the one fresh as the requests began, or one refreshed
         # while they ran (never a token of its own: the SDK refreshing by itself would show as an early
         # refresh).
