@@ -106,3 +106,11 @@ def test_a_kms_wrapped_keyring_secret_made_by_the_cli_serves_python_and_the_cli(
     monkeypatch.setenv("ZOHO_TOKEN_STORE_KMS_KEY_ID", key)
     from_env = SecretsManagerTokenStore(prefix=prefix, recovery_window_days=0)
     assert from_env.find_token_by_id(token.get_id()).get_refresh_token() == token.get_refresh_token()
+    # But only whole: a keyring secret given as an argument takes no KMS key from the environment
+    # (which may describe another keyring), so without kms_key_id= it still cannot be read.
+    given = SecretsManagerTokenStore(prefix=prefix, keyring_secret=ring, recovery_window_days=0)
+    try:
+        given.find_token_by_id(token.get_id())
+        raise AssertionError("the environment's KMS key was applied to a keyring secret given as an argument")
+    except SDKException as e:
+        assert e.kind == "KeySource", e
