@@ -117,6 +117,10 @@ async function startZoho(args = []) {
     refreshToken: (token, email) => call('POST', '/_zoho/refresh_token', { refresh_token: token, email }),
     /** Every grant exchanged, refresh token refreshed and CRM call made, in order. */
     journal: () => call('GET', '/_zoho/journal'),
+    /** What the mock counted and answered, and every access token it minted (`issued`). */
+    stats: () => call('GET', '/_zoho/stats'),
+    /** Holds Zoho's time still (`true`) or lets it run on (`false`): see zoho-mock/README.md. */
+    pause: (paused) => call('POST', '/_zoho/clock', { paused }),
     close: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
