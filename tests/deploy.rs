@@ -64,6 +64,15 @@ fn the_iam_evaluator_judges_as_aws_does() {
 
 #[test]
 fn the_template_deploys_and_each_role_may_run_the_store_and_no_more() {
+    // The app's run needs the Python package: the wheel CI names, else the source install that
+    // python/run-tests makes (idempotent: seconds when it is up to date), so a fresh clone's `cargo
+    // test` runs this before tests/python.rs has installed it.
+    if std::env::var_os("ZOHO_TOKEN_STORE_WHEEL").is_none() {
+        let install = concat!(env!("CARGO_MANIFEST_DIR"), "/python/run-tests");
+        let mut command = Command::new(install);
+        command.arg("--install-only");
+        passes(command, "python/run-tests --install-only");
+    }
     let mut child = Command::new(CHECK)
         .env("AWS_ENDPOINT_URL", common::endpoint())
         .env(
