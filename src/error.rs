@@ -145,10 +145,7 @@ pub enum Error {
 
     /// The keyring's index key is not the one the store's tokens were tagged with, so every lookup would
     /// miss: the keyring or the prefix points at another store.
-    #[error(
-        "the keyring's index key is not the one the tokens under `{prefix}` were tagged with, so no lookup could find them; use this store's keyring ({}, or its keyring secret) or the prefix this keyring belongs to",
-        crate::env::KEYS_ENV_VAR
-    )]
+    #[error("{}", wrong_index_key(prefix, Api::Rust))]
     WrongIndexKey {
         /// The store's prefix.
         prefix: String,
@@ -399,6 +396,7 @@ impl Error {
                  (`zoho-token-store retag`{})",
                 rust_method(api, "SecretsManagerStore::retag")
             ),
+            Self::WrongIndexKey { prefix } => wrong_index_key(prefix, api),
             _ => self.to_string(),
         }
     }
@@ -415,6 +413,25 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// The keyring does not index the tokens under `prefix`: which keyring to use instead, named as `api`
+/// configures one.
+fn wrong_index_key(prefix: &str, api: Api) -> String {
+    let keys = crate::env::KEYS_ENV_VAR;
+    let where_keys_are = match api {
+        Api::Rust => format!("{keys}, or its keyring secret"),
+        api => format!(
+            "{} or {keys}, or its keyring secret: {}",
+            api.setting("keys"),
+            api.setting("keyring_secret")
+        ),
+    };
+    format!(
+        "the keyring's index key is not the one the tokens under `{prefix}` were tagged with, so no \
+         lookup could find them; use this store's keyring ({where_keys_are}) or the prefix this \
+         keyring belongs to"
+    )
 }
 
 /// `", or <method>"` for a Rust caller, who can call it; nothing for the others.

@@ -95,6 +95,7 @@ def test_another_stores_keys_are_named_not_taken_for_an_empty_store(make_store, 
     with pytest.raises(SDKException) as raised:
         stranger.find_token(OAuthToken(user_signature=UserSignature("x@example.com")))
     assert raised.value.kind == "WrongIndexKey" and "ZOHO_TOKEN_STORE_KEYS" in str(raised.value)
+    assert "keys=" in str(raised.value) and "::" not in str(raised.value), raised.value
     no_secret_in(raised.value)
     [stored_id] = [t.get_id() for t in make_store().get_tokens()]
     with pytest.raises(SDKException) as raised:
