@@ -8,8 +8,9 @@
 // token by id or by user, lookups that reuse every value issued so far, ids never issued and ids
 // deleted, and values with commas, which FileStore's CSV cannot hold.
 //
-// Where the two differ on purpose, DIVERGENCES says how (each entry is in the README or python/README
-// and python/tests/test_differential.py treats it alike); the test expects exactly that and counts it.
+// Where the two differ on purpose, DIVERGENCES says how (the README's and python/README's differences
+// from FileStore, which python/tests/test_differential.py treats alike, and commas); the test expects
+// exactly that and counts it.
 // Anything else is a divergence and fails the test with its seed: rerun one sequence with
 // `ZTS_DIFFERENTIAL_SEEDS=<seed> node/run-tests` (or NODE_TESTS=test/differential.test.js).
 
@@ -29,8 +30,8 @@ const { makeStore } = require('./helpers.js');
  */
 const DIVERGENCES = {
   commas:
-    'a value with a comma: FileStore splits its CSV row on it (the fields shift, python/README "values ' +
-    'FileStore cannot hold"); this store keeps any value. FileStore is given the value with each comma ' +
+    'a value with a comma: FileStore splits its CSV row on it and the fields shift (issue 25, point 2: ' +
+    '"values FileStore cannot hold (commas) work"); this store keeps any value. FileStore is given the value with each comma ' +
     'written as U+00A7 and its answers are read back with the commas restored; "a comma in FileStore" ' +
     'below shows the row it breaks',
   deletesStick:
