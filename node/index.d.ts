@@ -151,3 +151,10 @@ export declare const UserSignature: new (name: string) => ZohoUserSignature;
 
 /** The package's version (the Rust crate's). */
 export declare const version: string;
+
+/**
+ * Resolves once the store's classes are the Zoho Node SDK's (at once on Node 20.19+ and 22.12+, which
+ * require() ES modules); on an older Node a CommonJS app awaits it before handing the store to the
+ * SDK's `InitializeBuilder`. Rejects with the SDK's own error when the installed SDK cannot be loaded.
+ */
+export declare const ready: Promise<void>;

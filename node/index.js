@@ -11,14 +11,22 @@ const { SecretsManagerTokenStore } = require('./lib/store.js');
 const { TokenStoreError, TOKEN_STORE } = require('./lib/errors.js');
 const native = require('./native.js');
 
-/** The token classes apps build tokens with: the installed SDK's, else this package's own. */
-const tokens = sdk.node() || sdk.typescriptSdk() || standalone;
+/** The token classes apps build tokens with: the installed SDK's, else this package's own; asked when
+ * read, so a Node SDK imported after this module loaded (a Node without require(esm)) is the one. */
+const tokens = () => sdk.node() || sdk.typescriptSdk() || standalone;
 
 module.exports = {
   SecretsManagerTokenStore,
   TokenStoreError,
   TOKEN_STORE,
-  OAuthToken: tokens.OAuthToken,
-  UserSignature: tokens.UserSignature,
+  get OAuthToken() {
+    return tokens().OAuthToken;
+  },
+  get UserSignature() {
+    return tokens().UserSignature;
+  },
+  /** Resolves once the store's classes are the Node SDK's (see lib/sdk.js): at once on a Node that can
+   * require() an ES module; a CommonJS app on an older one awaits it before using the store. */
+  ready: sdk.linked,
   version: native.version(),
 };

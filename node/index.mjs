@@ -10,5 +10,5 @@ await sdk.linked;
 
 const tokens = sdk.node() || cjs;
 
-export const { SecretsManagerTokenStore, TokenStoreError, TOKEN_STORE, version } = cjs;
+export const { SecretsManagerTokenStore, TokenStoreError, TOKEN_STORE, version, ready } = cjs;
 export const { OAuthToken, UserSignature } = tokens;

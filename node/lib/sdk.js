@@ -58,15 +58,25 @@ function typescriptSdk() {
   return tsSdk;
 }
 
+/** Where the TypeScript SDK's entry is (resolved once: a miss is not cached by Node, and every store
+ * call asks), or null when it is not installed. */
+let tsSdkPath;
+function typescriptSdkPath() {
+  if (tsSdkPath === undefined) {
+    try {
+      tsSdkPath = require.resolve(TS_SDK);
+    } catch {
+      tsSdkPath = null;
+    }
+  }
+  return tsSdkPath;
+}
+
 /** The TypeScript SDK's exports if the app has loaded them (never loads them itself). */
 function loadedTypescriptSdk() {
   if (tsSdk !== undefined) return tsSdk;
-  try {
-    const cached = require.cache[require.resolve(TS_SDK)];
-    return cached ? typescriptSdk() : null;
-  } catch {
-    return null;
-  }
+  const path = typescriptSdkPath();
+  return path && require.cache[path] ? typescriptSdk() : null;
 }
 
 /**
@@ -90,11 +100,18 @@ function link(sdk) {
   Object.setPrototypeOf(SDKExceptionBase.prototype, sdk.SDKException.prototype);
 }
 
-/** Resolves once the store's classes are the SDK's (at once unless the SDK had to be imported). */
+/**
+ * Resolves once the store's classes are the SDK's (at once unless the SDK had to be imported); rejects
+ * with the import's error when the installed SDK cannot be loaded (a broken install is said, not
+ * turned into a store the SDK refuses). The ES entry awaits it; a CommonJS app on a Node that cannot
+ * require() an ES module awaits it as `require('zoho-token-store').ready` before it hands the store
+ * to the SDK.
+ */
 const linked =
-  nodeSdk === undefined
-    ? import(NODE_SDK).then(link, () => {})
-    : Promise.resolve();
+  nodeSdk === undefined ? import(NODE_SDK).then(link) : Promise.resolve();
+// Handled here, so a CommonJS app that never awaits it is not stopped by an unhandled rejection; an
+// app that awaits it still sees the error.
+linked.catch(() => {});
 
 /** The Node SDK's exports, however it was loaded; null when not installed or not imported yet. */
 function node() {

@@ -30,24 +30,46 @@ class UserSignature {
   }
 }
 
+/** The fields that hold a secret: never shown by `util.inspect` or `JSON.stringify` of a token. */
+const SECRET = new Set(['clientSecret', 'grantToken', 'refreshToken', 'accessToken']);
+
+/** Each token's values, out of its own properties so that nothing enumerates them by accident. */
+const VALUES = new WeakMap();
+
 /** A Zoho OAuth token with the SDK's getters and setters (the SDK's `OAuthToken`, without its calls). */
 class OAuthToken {
   constructor() {
-    for (const [, field] of FIELDS) this[field] = null;
+    VALUES.set(this, Object.fromEntries(FIELDS.map(([, field]) => [field, null])));
+  }
+
+  /** What `JSON.stringify` writes: the fields, secrets shown only as set or not. */
+  toJSON() {
+    const values = VALUES.get(this);
+    return Object.fromEntries(
+      FIELDS.map(([, field]) => {
+        const value = values[field];
+        if (SECRET.has(field) && value != null) return [field, '<redacted>'];
+        return [field, field === 'userSignature' && value ? value.getName() : value];
+      }),
+    );
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `OAuthToken ${JSON.stringify(this.toJSON())}`;
   }
 }
 
 for (const [name, field] of FIELDS) {
   Object.defineProperty(OAuthToken.prototype, `get${name}`, {
     value() {
-      return this[field];
+      return VALUES.get(this)[field];
     },
     writable: true,
     configurable: true,
   });
   Object.defineProperty(OAuthToken.prototype, `set${name}`, {
     value(value) {
-      this[field] = value;
+      VALUES.get(this)[field] = value;
     },
     writable: true,
     configurable: true,
