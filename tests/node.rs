@@ -1,7 +1,9 @@
 //! The Node.js package's tests (`node/test`, node's test runner) as one test of `cargo test`, so the
 //! README's one test command covers the npm package too: `node/run-tests` installs its npm
 //! devDependencies (the real Zoho Node.js and TypeScript SDKs), builds the addon with napi-rs, and runs
-//! them against the LocalStack the Rust tests share.
+//! them against the LocalStack the Rust tests share. With `ZOHO_TOKEN_STORE_NPM_DIST` naming a folder of
+//! npm tarballs (dist/npm, from node/build-packages; passed through from this process's environment, as
+//! CI sets it) it builds nothing and runs them against the tarballs installed as a user installs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
