@@ -1,9 +1,10 @@
-//! Tokens between Python dicts and [`OAuthToken`]: the SDK's field names, `expires_in` as the SDK's
-//! epoch-milliseconds string, empty strings as None (as the SDK's stores read them).
+//! Tokens between Python dicts and [`OAuthToken`]: the SDK's field names, read by the crate's
+//! `SdkToken` (`expires_in` as epoch milliseconds in a string, empty strings as None).
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use zoho_token_store::{Error, OAuthToken};
+use zoho_token_store::sdk::SdkToken;
+use zoho_token_store::{Api, Error, OAuthToken};
 
 use crate::raise;
 
@@ -31,77 +32,49 @@ fn text(dict: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<String>> {
     Ok(Some(text).filter(|t| !t.is_empty()))
 }
 
-/// The SDK's `expires_in`: epoch milliseconds, as a string of digits (an int is taken too).
-fn expiry(dict: &Bound<'_, PyDict>) -> PyResult<Option<u64>> {
+/// The SDK's `expires_in` as text (an int is taken too, as epoch milliseconds); its rule is the crate's.
+fn expiry(dict: &Bound<'_, PyDict>) -> PyResult<Option<String>> {
     let Some(value) = field(dict, "expires_in")? else {
         return Ok(None);
     };
-    let bad = || {
-        raise(Error::InvalidToken {
-            reason:
-                "`expires_in` must be the access token's expiry in epoch milliseconds, as the SDK \
-                     sets it (a string of digits such as \"1767225600000\")"
-                    .to_owned(),
-        })
-    };
     if let Ok(ms) = value.extract::<u64>() {
-        return Ok(Some(ms));
+        return Ok(Some(ms.to_string()));
     }
-    let text: String = value.extract().map_err(|_| bad())?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| bad())
+    // Anything else as Python writes it (a float's `1.7e+12` is not epoch milliseconds either): the
+    // crate's rule refuses it, in its words.
+    Ok(Some(value.str()?.to_string()))
 }
 
-/// The token a dict describes.
+/// The token a dict describes (the rules are the crate's: `SdkToken`).
 pub(crate) fn token_from(dict: &Bound<'_, PyDict>) -> PyResult<OAuthToken> {
-    Ok(OAuthToken {
-        id: text(dict, "id")?,
-        user_name: text(dict, "user_name")?,
-        client_id: text(dict, "client_id")?,
-        client_secret: text(dict, "client_secret")?.map(Into::into),
-        grant_token: text(dict, "grant_token")?.map(Into::into),
-        refresh_token: text(dict, "refresh_token")?.map(Into::into),
-        access_token: text(dict, "access_token")?.map(Into::into),
-        expires_at_ms: expiry(dict)?,
-        redirect_url: text(dict, "redirect_url")?,
-        api_domain: text(dict, "api_domain")?,
-        // The SDK's tokens have no source id; it stays whatever the stored token holds.
-        source_id: None,
-        // Nor an issue time: the stored one is kept with the stored access token (`fill_from`).
-        issued_at_ms: None,
-        // Nor a refusal: the stored one is kept with the stored refresh token (`fill_from`).
-        refusal: None,
-    })
+    let mut sdk = SdkToken::default();
+    sdk.id = text(dict, "id")?;
+    sdk.user_name = text(dict, "user_name")?;
+    sdk.client_id = text(dict, "client_id")?;
+    sdk.client_secret = text(dict, "client_secret")?;
+    sdk.grant_token = text(dict, "grant_token")?;
+    sdk.refresh_token = text(dict, "refresh_token")?;
+    sdk.access_token = text(dict, "access_token")?;
+    sdk.expires_in = expiry(dict)?;
+    sdk.redirect_url = text(dict, "redirect_url")?;
+    sdk.api_domain = text(dict, "api_domain")?;
+    sdk.into_token(Api::Python).map_err(raise)
 }
 
-/// The dict of a token: every field, None where absent.
+/// The dict of a token: every field, None where absent (and the store's `source_id`).
 pub(crate) fn to_py<'py>(py: Python<'py>, token: &OAuthToken) -> PyResult<Bound<'py, PyDict>> {
+    let sdk = SdkToken::from(token);
     let dict = PyDict::new(py);
-    dict.set_item("id", token.id.as_deref())?;
-    dict.set_item("user_name", token.user_name.as_deref())?;
-    dict.set_item("client_id", token.client_id.as_deref())?;
-    dict.set_item(
-        "client_secret",
-        token.client_secret.as_ref().map(|s| s.secret()),
-    )?;
-    dict.set_item(
-        "grant_token",
-        token.grant_token.as_ref().map(|s| s.secret()),
-    )?;
-    dict.set_item(
-        "refresh_token",
-        token.refresh_token.as_ref().map(|s| s.secret()),
-    )?;
-    dict.set_item(
-        "access_token",
-        token.access_token.as_ref().map(|s| s.secret()),
-    )?;
-    dict.set_item("expires_in", token.expires_at_ms.map(|ms| ms.to_string()))?;
-    dict.set_item("redirect_url", token.redirect_url.as_deref())?;
-    dict.set_item("api_domain", token.api_domain.as_deref())?;
+    dict.set_item("id", sdk.id)?;
+    dict.set_item("user_name", sdk.user_name)?;
+    dict.set_item("client_id", sdk.client_id)?;
+    dict.set_item("client_secret", sdk.client_secret)?;
+    dict.set_item("grant_token", sdk.grant_token)?;
+    dict.set_item("refresh_token", sdk.refresh_token)?;
+    dict.set_item("access_token", sdk.access_token)?;
+    dict.set_item("expires_in", sdk.expires_in)?;
+    dict.set_item("redirect_url", sdk.redirect_url)?;
+    dict.set_item("api_domain", sdk.api_domain)?;
     dict.set_item("source_id", token.source_id.as_deref())?;
     Ok(dict)
 }
