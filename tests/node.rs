@@ -8,29 +8,11 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn the_node_package_passes_its_tests() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/node/run-tests");
-    let out = Command::new(script)
-        .env("AWS_ENDPOINT_URL", common::endpoint())
-        // The CLI this `cargo test` built, which `npx zoho-token-store` must match (a nested `cargo
-        // build` would wait for the lock this run holds; the addon builds in node/target).
-        .env(
-            "ZOHO_TOKEN_STORE_CLI",
-            env!("CARGO_BIN_EXE_zoho-token-store"),
-        )
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}; it needs bash, Node.js 20+ and npm"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "node/run-tests failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    // `npx zoho-token-store` must match the CLI this run built (the addon builds in node/target, or not
+    // at all against the tarballs).
+    let stdout = common::package_suite("node/run-tests", "bash, Node.js 20.6+ and npm 10.3+");
     // node's test runner closes with `# pass N`, `# fail N`, `# skipped N`.
     assert!(
         stdout.contains("\n# fail 0\n")

@@ -6,31 +6,10 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn the_python_package_passes_its_tests() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/run-tests");
-    let out = Command::new(script)
-        .env("AWS_ENDPOINT_URL", common::endpoint())
-        // The CLI this `cargo test` built, for the cross-language tests (a nested `cargo build` would
-        // wait for the lock this run holds).
-        .env(
-            "ZOHO_TOKEN_STORE_CLI",
-            env!("CARGO_BIN_EXE_zoho-token-store"),
-        )
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {script}: {e}; it needs bash and Python 3.9+ with venv")
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "python/run-tests failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    // The CLI this run built serves the cross-language tests.
+    let stdout = common::package_suite("python/run-tests", "bash and Python 3.9+ with venv");
     assert!(
         stdout.contains(" passed") && !stdout.contains(" failed") && !stdout.contains(" skipped"),
         "every Python test ran and passed:\n{stdout}"

@@ -274,3 +274,28 @@ pub fn python_unittests(dir: &str, pattern: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs a language package's suite (`python/run-tests`, `node/run-tests`, relative to the repository)
+/// against the LocalStack this run shares, with the CLI this `cargo test` built (a nested `cargo build`
+/// would wait for the lock this run holds); returns what it printed once it succeeded. `needs` says
+/// what the script needs, for the message when it cannot start.
+pub fn package_suite(script: &str, needs: &str) -> String {
+    let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&path)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env(
+            "ZOHO_TOKEN_STORE_CLI",
+            env!("CARGO_BIN_EXE_zoho-token-store"),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {path}: {e}; it needs {needs}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
+}
