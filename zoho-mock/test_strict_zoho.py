@@ -319,6 +319,29 @@ class OverHttp(unittest.TestCase):
                          (1, 1, 2, 4))
         self.assertEqual(self.zoho.crm_calls[0], ("/crm/v8/users", access))
 
+    def test_token_requests_as_the_node_sdk_posts_them_multipart_and_chunked(self) -> None:
+        # The Node.js and TypeScript SDKs post a FormData (multipart/form-data), which Zoho reads as it
+        # reads a URL-encoded form; a body without a length comes chunked.
+        self.zoho.grant("code-m")
+        fields = {"client_id": "1000.CLIENT", "client_secret": "client-secret", "redirect_uri": "x",
+                  "grant_type": "authorization_code", "code": "code-m"}
+        boundary = "formdata-undici-0123456789"
+        body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                        for name, value in fields.items()) + f"--{boundary}--\r\n".encode()
+        status, answer = self.post("/oauth/v2/token", body, f"multipart/form-data; boundary={boundary}")
+        self.assertEqual(status, 200)
+        self.assertIn("access_token", answer, answer)
+        form = f"grant_type=refresh_token&refresh_token={answer['refresh_token']}" \
+               "&client_id=1000.CLIENT&client_secret=client-secret"
+        request = urllib.request.Request(self.zoho.url + "/oauth/v2/token", data=iter([form[:20].encode(), form[20:].encode()]),
+                                         method="POST", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                                 "Transfer-Encoding": "chunked"})
+        with urllib.request.urlopen(request) as reply:
+            self.assertIn("access_token", json.load(reply))
+        self.assertEqual(self.post("/oauth/v2/token", b"--x--\r\n", "multipart/form-data; boundary=y"),
+                         (200, {"error": "unsupported_grant_type"}))
+        self.assertEqual((self.zoho.stats()["exchanges"], self.zoho.stats()["refreshes"]), (1, 1))
+
     def test_advance_is_in_zoho_seconds_and_bad_control_requests_are_refused(self) -> None:
         self.zoho.grant("code-1")
         self.post("/_zoho/advance", json.dumps({"seconds": GRANT_VALIDITY}).encode(), "application/json")

@@ -2,7 +2,8 @@
 // strict Zoho mock (no network): InitializeBuilder takes the store; the first sign-in exchanges the
 // grant once (the store does it for the fleet) and saves the token named as the SDK names users; a CRM
 // call carries the stored access token; an expired token is refreshed once; a second process started
-// with the same grant finds the saved token instead of exchanging the spent grant again.
+// with the same grant finds the saved token instead of exchanging the spent grant again. With
+// refreshAheadSeconds: 0 the SDK exchanges and refreshes itself (its multipart requests), the store saving.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -128,4 +129,51 @@ test('sign-in, a CRM call, expiry and refresh, and a second process: one exchang
   journal = await zoho.journal();
   assert.deepEqual(journal.exchanges, ['code-1'], 'the grant was exchanged once in all');
   assert.deepEqual(journal.refreshes, ['refresh-for-code-1']);
+});
+
+test("refreshAheadSeconds: 0 leaves Zoho to the SDK, as with FileStore: it exchanges and refreshes itself, the store keeps what it saves", async (t) => {
+  endpoint();
+  const zoho = await startZoho();
+  t.after(() => zoho.close());
+  await zoho.grant('code-own');
+  const keys = newKeys();
+  const prefix = newPrefix('sdk-own-refresh');
+  const resourcePath = fs.mkdtempSync(path.join(os.tmpdir(), 'zts-node-sdk-'));
+  // In a process of its own: the SDK initializes once per process with a grant-only token.
+  const done = await runNode(
+    `
+    import * as sdk from '@zohocrm/nodejs-sdk-8.0';
+    import { SecretsManagerTokenStore } from 'zoho-token-store';
+    const store = new SecretsManagerTokenStore({ prefix: ${JSON.stringify(prefix)}, keys: ${JSON.stringify(keys)},
+      refreshAheadSeconds: 0, cacheTtlSeconds: 0, recoveryWindowDays: 0 });
+    const token = new sdk.OAuthBuilder().clientId('1000.CLIENT').clientSecret('client-secret')
+      .grantToken('code-own').redirectURL('https://app.example.com/callback').build();
+    const environment = new sdk.Environment(${JSON.stringify(zoho.url)}, ${JSON.stringify(zoho.accountsUrl)}, ${JSON.stringify(zoho.url)});
+    const builder = await new sdk.InitializeBuilder();
+    await builder.environment(environment).token(token).store(store).resourcePath(${JSON.stringify(resourcePath)}).initialize();
+    const statuses = [(await new sdk.Org.OrgOperations().getOrganization()).getStatusCode()];
+    // The stored token expires: the SDK, reading it by id before its next call, refreshes it itself.
+    const stored = await store.findTokenById(token.getId());
+    stored.setExpiresIn(String(Date.now() - 1_000));
+    await store.saveToken(stored);
+    statuses.push((await new sdk.Org.OrgOperations().getOrganization()).getStatusCode());
+    console.log(JSON.stringify({ statuses, id: token.getId(), calls: store.calls() }));
+    `,
+    { esm: true },
+  );
+  assert.equal(done.code, 0, done.stderr);
+  const { statuses, id } = JSON.parse(done.stdout.trim().split('\n').at(-1));
+  assert.deepEqual(statuses, [200, 200]);
+  const journal = await zoho.journal();
+  assert.deepEqual(journal.exchanges, ['code-own'], "the SDK's own exchange, once");
+  assert.deepEqual(journal.refreshes, ['refresh-for-code-own'], "the SDK's own refresh, once");
+  const store = new SecretsManagerTokenStore({ prefix, keys, refreshAheadSeconds: 0, cacheTtlSeconds: 0, recoveryWindowDays: 0 });
+  t.after(() => store.deleteTokens());
+  const [saved, ...others] = await store.getTokens();
+  assert.equal(others.length, 0);
+  assert.equal(saved.getId(), id);
+  assert.equal(saved.getUserSignature().getName(), USER);
+  assert.equal(saved.getRefreshToken(), 'refresh-for-code-own');
+  assert.ok(Number(saved.getExpiresIn()) > Date.now() + 3_000_000, 'the refreshed token was saved');
+  assert.deepEqual(journal.crm_calls.at(-1), ['/crm/v8/org', saved.getAccessToken()]);
 });

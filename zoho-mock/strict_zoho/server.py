@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import sys
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Tuple
 from urllib.parse import parse_qs, urlparse
@@ -27,6 +29,22 @@ from urllib.parse import parse_qs, urlparse
 
 def form_of(text: str) -> Dict[str, str]:
     return {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
+
+
+def multipart_form_of(content_type: str, body: bytes) -> Dict[str, str]:
+    """The fields of a `multipart/form-data` body, as Zoho reads them: the Node.js and TypeScript SDKs
+    post their token requests so (a `FormData`), where the Python SDK and the crate post a URL-encoded
+    form."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    form: Dict[str, str] = {}
+    if not message.is_multipart():
+        return form  # no part read: a form without fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name is not None and name not in form:
+            form[name] = part.get_content().strip("\r\n") if part.get_content_maintype() == "text" else ""
+    return form
 
 
 class ZohoServer(ThreadingHTTPServer):
@@ -58,18 +76,35 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def body(self) -> str:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+    def raw_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def form(self, url: Any, body: bytes) -> Dict[str, str]:
+        """The request's form: its query, then its body's fields (URL-encoded or multipart) over it."""
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            fields = multipart_form_of(content_type, body)
+        else:
+            fields = form_of(body.decode())
+        return {**form_of(url.query), **fields}
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         url = urlparse(self.path)
-        body = self.body()
+        raw = self.raw_body()
+        body = raw.decode(errors="replace")
         zoho = self.server.zoho
         if url.path == "/oauth/v2/token":
-            return self.reply(200, zoho.token_request({**form_of(url.query), **form_of(body)}))
+            return self.reply(200, zoho.token_request(self.form(url, raw)))
         if url.path == "/oauth/v2/token/revoke":
-            form = {**form_of(url.query), **form_of(body)}
-            return self.reply(*zoho.accounts.revoke(form.get("token", "")))
+            return self.reply(*zoho.accounts.revoke(self.form(url, raw).get("token", "")))
         if url.path.startswith("/_zoho/"):
             try:
                 return self.reply(*self.control(url.path, json.loads(body) if body.strip() else {}))
