@@ -111,8 +111,11 @@ async function startZoho(args = []) {
   return {
     url,
     accountsUrl: `${url}/oauth/v2/token`,
-    /** Issues grant code `code` now (a user's consent): Zoho accepts it once. */
-    grant: (code) => call('POST', '/_zoho/grant', { code }),
+    /**
+     * Issues grant code `code` now (a user's consent): Zoho accepts it once. For the mock's client
+     * (`1000.CLIENT`) unless `client` names another (`{ client_id, client_secret }`, registered with it).
+     */
+    grant: (code, client = {}) => call('POST', '/_zoho/grant', { code, ...client }),
     /** Registers a refresh token Zoho issued before the test. */
     refreshToken: (token, email) => call('POST', '/_zoho/refresh_token', { refresh_token: token, email }),
     /** Every grant exchanged, refresh token refreshed and CRM call made, in order. */
