@@ -13,6 +13,7 @@
 
 mod convert;
 mod error;
+mod log;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -114,6 +115,7 @@ impl NativeStore {
         sdk.recovery_window_days = options.recovery_window_days;
         sdk.refresh_ahead_seconds = options.refresh_ahead_seconds;
         let config = sdk.check().map_err(|e| reject(&env, &e))?;
+        log::init();
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
