@@ -101,16 +101,20 @@ export declare class SecretsManagerTokenStore {
    * The token with this id, as a new OAuthToken of the SDK the store is plugged into (name its class as
    * `T`: `store.findTokenById<OAuthToken>(id)`); rejects (kind `NotFound`) when no token has it.
    */
-  findTokenById<T = ZohoOAuthToken>(id: string): Promise<T>;
+  findTokenById<T = ZohoOAuthToken>(id: string | number): Promise<T>;
   /**
    * Saves `token`: over the stored token with its id, or the one it matches as in `findToken`, whose
    * values first fill the fields `token` leaves null; else as a new token. Sets the id on `token`.
    * Deletes stick: a token whose id names a token deleted since is not written again (kind
    * `TokenDeleted`).
+   *
+   * Typed as loosely as the SDKs' `TokenStore` types it (their `Token`, whose only method is `getId`):
+   * a narrower parameter would make the store unassignable to it under `strictFunctionTypes`. Anything
+   * but an OAuthToken rejects with a TypeError at run time.
    */
   saveToken(token: ZohoToken): Promise<void>;
   /** Deletes the token with this id; rejects (kind `NotFound`) when no token has it. */
-  deleteToken(id: string): Promise<void>;
+  deleteToken(id: string | number): Promise<void>;
   /** Every token under the prefix, as new OAuthTokens (of the SDK's class `T`, as in `findTokenById`). */
   getTokens<T = ZohoOAuthToken>(): Promise<Array<T>>;
   /** Deletes every token under the prefix, and nothing else. */

@@ -27,11 +27,15 @@ async function settle(call) {
   }
 }
 
-/** The id argument of `method`, checked. */
+/**
+ * The id argument of `method`, checked: a string, or a finite number taken as its text (as a token's
+ * own `getId()` may hold one: FileStore compares ids with `==`, and saveToken takes either).
+ */
 function checkId(method, id) {
+  if (Number.isFinite(id)) return String(id);
   if (typeof id !== 'string') {
     throw new TypeError(
-      `${method}(id): id takes a string (the token's id, as getId() of a found or saved token returns it), not ${describe(id)}`,
+      `${method}(id): id takes a string (the token's id, as getId() of a found or saved token returns it) or a number, not ${describe(id)}`,
     );
   }
   return id;
@@ -82,8 +86,8 @@ class SecretsManagerTokenStore extends sdk.TokenStoreBase {
   }
 
   async findTokenById(id) {
-    checkId('findTokenById', id);
-    const stored = await settle(() => this.#native.findTokenById(id, this.#accountsUrl()));
+    const checked = checkId('findTokenById', id);
+    const stored = await settle(() => this.#native.findTokenById(checked, this.#accountsUrl()));
     return newToken(stored, this.#family());
   }
 
@@ -99,8 +103,8 @@ class SecretsManagerTokenStore extends sdk.TokenStoreBase {
   }
 
   async deleteToken(id) {
-    checkId('deleteToken', id);
-    await settle(() => this.#native.deleteToken(id));
+    const checked = checkId('deleteToken', id);
+    await settle(() => this.#native.deleteToken(checked));
   }
 
   async getTokens() {

@@ -165,7 +165,11 @@ test('deleteToken and findTokenById reject an unknown id, as FileStore does', as
   const store = makeStore('unknown-ids');
   await rejectsWith(store.findTokenById('no-such-id'), 'NotFound');
   await rejectsWith(store.deleteToken('no-such-id'), 'NotFound');
-  await assert.rejects(store.findTokenById(42), (e) => e instanceof TypeError && /findTokenById\(id\): id takes a string/.test(e.message));
+  // A number is its text, as FileStore compares ids with ==; anything else is a TypeError.
+  await rejectsWith(store.findTokenById(42), 'NotFound');
+  await rejectsWith(store.deleteToken(7), 'NotFound');
+  await assert.rejects(store.findTokenById({}), (e) => e instanceof TypeError && /findTokenById\(id\): id takes a string/.test(e.message));
+  await assert.rejects(store.deleteToken(Number.NaN), TypeError);
   await assert.rejects(store.deleteToken(undefined), TypeError);
 });
 
