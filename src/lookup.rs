@@ -107,6 +107,18 @@ pub(crate) fn check_insertable(token: &OAuthToken) -> crate::Result<()> {
     Ok(())
 }
 
+/// The refusal of a save under an id whose stored token is another user's. An id names one user's
+/// token: a copy carrying a stale id, or an id set on another user's token, would otherwise replace
+/// that user's token silently (the Zoho SDKs' FileStore replaces the row). A token whose stored copy
+/// names no user, or that names none itself, is not refused: the SDKs learn a user after the first save.
+pub(crate) fn another_users_id(id: &str) -> crate::Error {
+    crate::Error::invalid_token(format!(
+        "id `{id}` names another user's token; nothing written: a save under an id only updates that \
+         user's token, so save this user's token without an id (it gets its own) or under the id it was \
+         found with"
+    ))
+}
+
 /// The refusal of [`insert_token`](crate::TokenStore::insert_token) for an id that names a stored token.
 pub(crate) fn id_taken(id: &str) -> crate::Error {
     crate::Error::invalid_token(format!(

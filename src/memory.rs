@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::id;
-use crate::lookup::{Lookup, check_insertable, for_update};
+use crate::lookup::{Lookup, another_users_id, check_insertable, for_update};
 use crate::store::TokenStore;
 use crate::token::OAuthToken;
 
@@ -47,6 +47,13 @@ impl TokenStore for MemoryStore {
         let existing = match &token.id {
             Some(given) => {
                 id::validate(given)?;
+                if let (Some(stored), Some(user)) = (
+                    tokens.get(given).and_then(|t| t.user_name.as_deref()),
+                    token.user_name.as_deref(),
+                ) && stored != user
+                {
+                    return Err(another_users_id(given));
+                }
                 tokens.contains_key(given).then(|| given.clone())
             }
             None => Lookup::for_token(token)

@@ -42,6 +42,7 @@ contract_suite!(
     find_absent_is_none_not_error,
     save_is_an_upsert_that_never_duplicates,
     save_by_id_replaces_that_token,
+    save_by_id_never_puts_another_users_token_there,
     save_matches_by_refresh_token_and_client,
     different_users_are_kept_apart,
     save_refuses_a_named_token_without_credentials,

@@ -20,9 +20,12 @@ test('npx zoho-token-store runs the crate\'s tool: its version, and the tokens t
 
   const shown = await npx(['--version']);
   assert.equal(shown.stdout.trim(), `zoho-token-store ${version}`);
-  if (process.env.ZOHO_TOKEN_STORE_CLI) {
-    const crate = await run(process.env.ZOHO_TOKEN_STORE_CLI, ['--version']);
-    assert.equal(shown.stdout, crate.stdout, 'the same tool as the crate binary');
+  // The same tool as the crate's binary: its version and its whole help, word for word.
+  const cli = process.env.ZOHO_TOKEN_STORE_CLI;
+  assert.ok(cli, 'ZOHO_TOKEN_STORE_CLI names the crate\'s zoho-token-store binary (node/run-tests and cargo test set it)');
+  for (const args of [['--version'], ['--help'], ['import', '--help']]) {
+    const [ours, crate] = await Promise.all([npx(args), run(cli, args)]);
+    assert.equal(ours.stdout, crate.stdout, `zoho-token-store ${args.join(' ')}: the npm command and the crate's binary differ`);
   }
 
   const keys = (await npx(['keygen'])).stdout.trim();

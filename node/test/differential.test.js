@@ -47,6 +47,11 @@ const DIVERGENCES = {
     'nothing (README "A grant or refresh token matches only ..."). Lookups meet it (a token re-signed ' +
     'with another client keeps its grant); the sequences\' saves by refresh token name the stored ' +
     'token\'s client, so both stores update the same token',
+  anotherUsersId:
+    'a save under the id of one user\'s token that names another user: FileStore replaces that row, the ' +
+    'first user\'s token gone; this store refuses (InvalidToken) and writes nothing (README "Deletes ' +
+    'stick" and the saveToken row). The random sequences never make such a save (their updates by id name ' +
+    'no user); "another user under an id" below shows it',
   notAToken:
     'saveToken of something that is not an OAuthToken: FileStore returns it unsaved, silently; this ' +
     'store rejects with a TypeError (README "save_token of something that is not an OAuthToken raises")',
@@ -612,4 +617,30 @@ test('a comma in FileStore breaks its row; this store gives the value back as sa
   assert.equal(back.getUserSignature().getName(), 'o', 'the user name is cut at its comma');
   assert.notEqual(back.getRefreshToken(), fields.refreshToken);
   assert.notDeepEqual(fieldsOf(back, 'ours'), fieldsOf(raw, 'ours'));
+});
+
+test("another user under an id: FileStore replaces that user's token; this store refuses and keeps it", async () => {
+  const { ours, theirs } = stores('another-users-id', 0);
+  const alice = { user: USERS[0], clientId: '1000.C1', clientSecret: 'secret-1', refreshToken: 'refresh-alice', accessToken: 'access-alice' };
+  const bob = { user: USERS[1], clientId: '1000.C1', clientSecret: 'secret-1', refreshToken: 'refresh-bob', accessToken: 'access-bob' };
+  for (const [store, side] of [[theirs, 'file'], [ours, 'ours']]) {
+    const first = token(alice, side);
+    await store.saveToken(first);
+    const intruder = token({ ...bob, id: first.getId() }, side);
+    if (side === 'file') {
+      await store.saveToken(intruder);
+      const row = fieldsOf(await store.findTokenById(first.getId()), side);
+      assert.equal(row.user, bob.user, "FileStore's row under alice's id is bob's now");
+      continue;
+    }
+    await assert.rejects(store.saveToken(intruder), (error) => {
+      assert.ok(error instanceof TokenStoreError, String(error));
+      assert.equal(error.kind, 'InvalidToken');
+      assert.match(error.message, /names another user's token; nothing written/);
+      return true;
+    });
+    const kept = fieldsOf(await store.findTokenById(first.getId()), side);
+    assert.deepEqual([kept.user, kept.RefreshToken], [alice.user, alice.refreshToken]);
+    assert.equal((await store.getTokens()).length, 1);
+  }
 });

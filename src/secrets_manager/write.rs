@@ -10,6 +10,7 @@ use super::index::{self, IndexKind};
 use crate::aws::versions;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::lookup::another_users_id;
 use crate::token::OAuthToken;
 
 /// What `DescribeSecret` said about a secret name.
@@ -133,6 +134,7 @@ impl SecretsManagerStore {
             return Err(self.deleted(name));
         };
         self.check_claimed(name, &tags)?;
+        self.check_same_user(ring, name, &tags, token)?;
         let value = self.encrypt(ring, name, token)?;
         let version = versions::request_token(name, &value);
         if !self.put(name, value).await? {
@@ -143,6 +145,31 @@ impl SecretsManagerStore {
         }
         self.value_written(ring, name, token, &version, &tags, &tags)
             .await
+    }
+
+    /// Refuses to write one user's token over another's ([`another_users_id`]): the stored secret's user
+    /// tag (a keyed digest, under any index key of the ring) answers it without reading the value.
+    fn check_same_user(
+        &self,
+        ring: &Keyring,
+        name: &str,
+        tags: &[(String, String)],
+        token: &OAuthToken,
+    ) -> Result<()> {
+        let (Some(stored), Some(user)) = (
+            index::tag_value(tags, IndexKind::User.tag_key()),
+            token.user_name.as_deref(),
+        ) else {
+            return Ok(());
+        };
+        if IndexKind::User
+            .digests(ring, user)
+            .iter()
+            .any(|d| d == stored)
+        {
+            return Ok(());
+        }
+        Err(another_users_id(self.id_of(name).unwrap_or(name)))
     }
 
     /// After a new value (the version `version`) landed on the live secret `name` (whose tags were

@@ -167,6 +167,45 @@ pub async fn save_by_id_replaces_that_token(store: Store) {
     assert_eq!(store.get_tokens().await.unwrap().len(), 1);
 }
 
+/// An id names one user's token: a save under it that names another user is refused and writes
+/// nothing (FileStore would replace the row); a save that names no user, or the same one, updates it.
+pub async fn save_by_id_never_puts_another_users_token_there(store: Store) {
+    let alice = saved(&store, token_for("alice@example.com", "a1")).await;
+    let id = alice.id.clone().unwrap();
+    let mut bob = token_for("bob@example.com", "b1");
+    bob.id = Some(id.clone());
+    let refused = store.save_token(&mut bob).await.unwrap_err();
+    assert!(matches!(refused, Error::InvalidToken { .. }), "{refused:?}");
+    let message = refused.to_string();
+    assert!(
+        message.contains(&format!("id `{id}` names another user's token"))
+            && message.contains("without an id"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("bob") && !message.contains("alice"),
+        "{message}"
+    );
+    let kept = store.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(kept.user_name.as_deref(), Some("alice@example.com"));
+    assert_eq!(refresh(&kept), "refresh-a1");
+    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+
+    // A token that names no user is not refused: it replaces the stored one, as any save by id does.
+    let mut refreshed = token_for("alice@example.com", "a2");
+    refreshed.user_name = None;
+    refreshed.id = Some(id.clone());
+    saved(&store, refreshed).await;
+    // The same user: an update.
+    let mut again = token_for("alice@example.com", "a3");
+    again.id = Some(id.clone());
+    saved(&store, again).await;
+    assert_eq!(
+        refresh(&store.find_token_by_id(&id).await.unwrap().unwrap()),
+        "refresh-a3"
+    );
+}
+
 pub async fn save_matches_by_refresh_token_and_client(store: Store) {
     let mut t = token_for("ignored", "r1");
     t.user_name = None;
