@@ -101,6 +101,10 @@ where
 impl NativeStore {
     /// Checks the options (values; their types were checked by the caller) and keeps them; the store
     /// itself is built by the first operation.
+    ///
+    /// # Errors
+    /// A JavaScript error the package turns into `TokenStoreError` (kind `InvalidConfig`, or `KeySource`
+    /// for the environment's keyring settings) naming the option and its fix; no AWS call is made.
     #[napi(constructor)]
     pub fn new(env: Env, options: StoreOptions) -> Result<Self> {
         let mut sdk = SdkOptions::new(Api::JavaScript);
@@ -138,6 +142,10 @@ impl NativeStore {
 
     /// The stored token `query` matches, with the caller's own values winning; null when nothing
     /// matches (see `SdkStore::find_token`).
+    ///
+    /// # Errors
+    /// Throws for a token field the crate refuses (`InvalidToken`); the promise rejects with the
+    /// store's failure (`Throttled`, `TokenRevoked`, `WrongIndexKey`, `Decrypt`, `Backend`, ...).
     #[napi(ts_return_type = "Promise<TokenFields | null>")]
     pub fn find_token<'env>(
         &self,
@@ -153,6 +161,10 @@ impl NativeStore {
     }
 
     /// Saves as the SDKs' stores do (see `SdkStore::save_token`); the token as written, id included.
+    ///
+    /// # Errors
+    /// Throws for a token field the crate refuses; the promise rejects with `InvalidToken` (nothing to
+    /// authenticate with, or an id naming another user's token), `TokenDeleted` or `Backend`.
     #[napi(ts_return_type = "Promise<TokenFields>")]
     pub fn save_token<'env>(
         &self,
@@ -166,7 +178,10 @@ impl NativeStore {
         })
     }
 
-    /// Deletes the token with this id; an unknown id is refused (kind `NotFound`).
+    /// Deletes the token with this id.
+    ///
+    /// # Errors
+    /// The promise rejects with `NotFound` for an unknown id, `Backend` when AWS refuses.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn delete_token<'env>(&self, env: &'env Env, id: String) -> Result<PromiseRaw<'env, ()>> {
         settle(env, &self.shared, |store| async move {
@@ -174,7 +189,10 @@ impl NativeStore {
         })
     }
 
-    /// Every token under the prefix; fails naming any entry it cannot read.
+    /// Every token under the prefix.
+    ///
+    /// # Errors
+    /// The promise rejects with `Decrypt` naming any entry it cannot read, or `Backend`.
     #[napi(ts_return_type = "Promise<Array<TokenFields>>")]
     pub fn get_tokens<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Vec<TokenFields>>> {
         settle(env, &self.shared, |store| async move {
@@ -183,6 +201,9 @@ impl NativeStore {
     }
 
     /// Deletes every token under the prefix, and nothing else.
+    ///
+    /// # Errors
+    /// The promise rejects with `Backend` when AWS refuses a listing or a delete.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn delete_tokens<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         settle(env, &self.shared, |store| async move {
@@ -190,8 +211,11 @@ impl NativeStore {
         })
     }
 
-    /// The token with this id, refreshed first as in `findToken`; an unknown id is refused (kind
-    /// `NotFound`).
+    /// The token with this id, refreshed first as in `findToken`.
+    ///
+    /// # Errors
+    /// The promise rejects with `NotFound` for an unknown id, `InvalidToken` for a malformed one, and
+    /// as `find_token` does.
     #[napi(ts_return_type = "Promise<TokenFields>")]
     pub fn find_token_by_id<'env>(
         &self,
