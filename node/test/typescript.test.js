@@ -149,17 +149,19 @@ test('a fleet of TypeScript SDK processes started together with one grant exchan
   processes.forEach((p) => p.go());
   const runs = await Promise.all(processes.map((p) => p.done));
 
+  // What every process said (the store's warnings go to standard error), for any failure below.
+  const said = runs.map((run, i) => `process ${i} (exit ${run.code ?? run.signal}):\n${run.stderr}${run.stdout}`).join('\n');
   const results = runs.map((run) => {
-    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.code, 0, said);
     return JSON.parse(run.stdout.trim().split('\n').at(-1));
   });
-  assert.deepEqual(results.map((r) => r.status), Array(PROCESSES).fill(200));
+  assert.deepEqual(results.map((r) => r.status), Array(PROCESSES).fill(200), said);
   const journal = await zoho.journal();
-  assert.deepEqual(journal.exchanges, [grant], 'one exchange for the fleet');
-  assert.deepEqual(refusals(await zoho.stats()), { refused_exchanges: 0, refused_refreshes: 0, access_denied: 0, evicted: 0, invalid_token: 0 });
+  assert.deepEqual(journal.exchanges, [grant], `one exchange for the fleet\n${said}`);
+  assert.deepEqual(refusals(await zoho.stats()), { refused_exchanges: 0, refused_refreshes: 0, access_denied: 0, evicted: 0, invalid_token: 0 }, said);
   const [stored, ...others] = await makeStore('unused', { prefix, keys }).getTokens();
-  assert.equal(others.length, 0, 'one token for the fleet');
-  assert.deepEqual([...new Set(results.map((r) => r.id))], [stored.getId()], 'every process holds the one stored token');
+  assert.equal(others.length, 0, `one token for the fleet\n${said}`);
+  assert.deepEqual([...new Set(results.map((r) => r.id))], [stored.getId()], `every process holds the one stored token\n${said}`);
   const used = new Set(journal.crm_calls.filter(([route]) => route === '/crm/v8/org').map(([, token]) => token));
   assert.deepEqual([...used], [stored.getAccessToken()], 'every process used the one exchanged token');
 });
