@@ -2,7 +2,8 @@
 Manager and KMS request is judged against the identity policies of the role whose access key signed it
 (deploy/iam_policy.py), answered `AccessDeniedException` as AWS answers it when they do not allow it, and
 forwarded to LocalStack when they do. deploy/check-localstack runs the store's operations through it as
-the stack's roles, with the policies it read back from LocalStack's IAM. Standard library only.
+the stack's roles, with the policies it read back from LocalStack's IAM. Standard library only (and the
+strict AWS model's forwarder, localstack/strict_aws/forwarder.py).
 
 What each request is judged on, as AWS forms it:
 - the action: `secretsmanager:<Op>` or `kms:<Op>` from `X-Amz-Target`;
@@ -27,21 +28,23 @@ decision.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import string
 import sys
 import threading
-import urllib.parse
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# The strict AWS model's package: its keep-alive forwarder is the one LocalStack connection code.
+sys.path.insert(0, str(HERE.parent / "localstack"))
 
 from iam_policy import Decision, Unsupported, evaluate  # noqa: E402
+from strict_aws.forwarder import Forwarder  # noqa: E402
 
 # The access key LocalStack is asked with for the proxy's own look-ups (any key is its default account).
 ADMIN_KEY = "test"
@@ -71,12 +74,10 @@ class IamProxy:
 
     def __init__(self, upstream: str, roles: dict[str, Role], region: str = "us-east-1",
                  account: str = "000000000000"):
-        parsed = urllib.parse.urlparse(upstream)
-        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        self.upstream = Forwarder(upstream)
         self.roles, self.region, self.account = roles, region, account
         self.lock = threading.Lock()
         self.log: list[Logged] = []
-        self.local = threading.local()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,28 +124,12 @@ class IamProxy:
 
     # Upstream (LocalStack): the role's requests as sent, and the proxy's own look-ups.
 
-    def forward(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        for attempt in range(2):
-            conn = getattr(self.local, "conn", None)
-            if conn is None:
-                conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                reply = conn.getresponse()
-                return reply.status, dict(reply.getheaders()), reply.read()
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                self.local.conn = None
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
-
     def look_up(self, service: str, target: str, payload: dict) -> tuple[int, dict]:
         scope = "secretsmanager" if service == "secretsmanager" else "kms"
         headers = {"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1",
                    "Authorization": f"AWS4-HMAC-SHA256 Credential={ADMIN_KEY}/20240101/{self.region}/{scope}/"
                                     f"aws4_request, SignedHeaders=host, Signature=0"}
-        status, _, data = self.forward("/", headers, json.dumps(payload).encode())
+        status, _, data = self.upstream.forward("POST", "/", headers, json.dumps(payload).encode())
         return status, (json.loads(data) if data else {})
 
     def secret(self, secret_id: str) -> tuple[str, dict[str, str]]:
@@ -214,7 +199,7 @@ class IamProxy:
             decision = self.judge(role, key, action, resource, context)
             if not decision.allowed:
                 return self.refusal(role, action, resource, decision)
-        status, answer_headers, data = self.forward(path, headers, body)
+        status, answer_headers, data = self.upstream.forward("POST", path, headers, body)
         if service == "secretsmanager" and operation == "BatchGetSecretValue" and status == 200:
             data = self.withhold_unreadable(role, key, data)
         return status, answer_headers, data

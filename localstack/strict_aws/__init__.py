@@ -55,9 +55,9 @@ forced deletes finish, rate buckets refill). Other services (KMS, STS) pass thro
 
 Files, one concern each: ``options`` (the command line), ``state`` (what the model knows, its clock),
 ``listings`` (lag), ``pages``, ``versions`` (labels and the quota), ``deletion``, ``throttling``,
-``filters`` (matching and validation), ``model`` (them together); ``upstream`` (LocalStack), ``writes``,
-``reads``, ``listed``, ``proxy`` (one request), ``server`` (HTTP), ``control`` (stats, advance),
-``__main__``.
+``filters`` (matching and validation), ``model`` (them together); ``forwarder`` (keep-alive HTTP,
+model-free: deploy/iam_proxy.py forwards through it too), ``upstream`` (LocalStack), ``writes``, ``reads``,
+``listed``, ``proxy`` (one request), ``server`` (HTTP), ``control`` (stats, advance), ``__main__``.
 
 Usage: ``strict-aws --upstream http://127.0.0.1:4566 --port 0 --lag 300 --seed 1``; the first line on
 standard output is ``strict-aws: listening on http://127.0.0.1:PORT``.

@@ -1,43 +1,20 @@
-"""LocalStack behind the model: one keep-alive connection per serving thread."""
+"""LocalStack behind the model: the forwarder, and Secrets Manager calls of the proxy's own."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
-import urllib.parse
 from typing import Any
 
+from .forwarder import Forwarder
 from .model import Model
 
 
-class Upstream:
+class Upstream(Forwarder):
     """Forwards requests to LocalStack; the proxy's answers build on it."""
 
     def __init__(self, upstream: str, model: Model):
-        parsed = urllib.parse.urlparse(upstream)
-        self.host = parsed.hostname or "127.0.0.1"
-        self.port = parsed.port or 80
+        super().__init__(upstream)
         self.model = model
-        self.local = threading.local()
-
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        for attempt in range(2):
-            conn = getattr(self.local, "conn", None)
-            if conn is None:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                self.local.conn = conn
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-                return response.status, dict(response.getheaders()), data
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                self.local.conn = None
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
 
     def call(self, target: str, payload: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Sends one Secrets Manager operation upstream with `payload`."""
