@@ -47,13 +47,7 @@ impl TokenStore for MemoryStore {
         let existing = match &token.id {
             Some(given) => {
                 id::validate(given)?;
-                if let (Some(stored), Some(user)) = (
-                    tokens.get(given).and_then(|t| t.user_name.as_deref()),
-                    token.user_name.as_deref(),
-                ) && stored != user
-                {
-                    return Err(another_users_id(given));
-                }
+                check_same_user(tokens.get(given), token, given)?;
                 tokens.contains_key(given).then(|| given.clone())
             }
             None => Lookup::for_token(token)
@@ -119,10 +113,23 @@ impl TokenStore for MemoryStore {
         let mut tokens = self.tokens.lock().await;
         match tokens.get_mut(&id) {
             Some(stored) => {
+                check_same_user(Some(stored), &token, &id)?;
                 *stored = token;
                 Ok(())
             }
             None => Err(Error::TokenDeleted { id }),
         }
+    }
+}
+
+/// Refuses a write under `id` of a token naming another user than the one stored there
+/// ([`another_users_id`]), as the Secrets Manager store does.
+fn check_same_user(stored: Option<&OAuthToken>, token: &OAuthToken, id: &str) -> Result<()> {
+    match (
+        stored.and_then(|t| t.user_name.as_deref()),
+        token.user_name.as_deref(),
+    ) {
+        (Some(stored), Some(user)) if stored != user => Err(another_users_id(id)),
+        _ => Ok(()),
     }
 }

@@ -544,6 +544,53 @@ async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
 
 /// Copies a keyring secret's document into a new secret `to` (what an operator with write access to
 /// both could do: staging's keyring over production's).
+/// An id stays its user's through an index-key rotation: a token tagged under the old index key is
+/// updated by id (save and update) by a process whose ring has a new current key beside the old one,
+/// still refused for another user, and a ring without the old key says it is the wrong key rather than
+/// blaming another user.
+#[tokio::test]
+async fn a_save_by_id_is_checked_against_its_user_under_every_index_key_of_the_ring() {
+    let prefix = unique_prefix("id-user-rotation");
+    let old_ring = keyring();
+    let before = store_on(client().await, old_ring.clone(), &prefix);
+    let [alice] = <[OAuthToken; 1]>::try_from(seed(&before, 1).await).unwrap();
+    let id = alice.id.clone().unwrap();
+
+    let both = old_ring.with_new_index_key(&[0x78; 32]).unwrap();
+    // The tags are under the old key (no re-tag ran), which a ring of the new key alone lacks: it says
+    // so, and writes nothing.
+    let new_only = store_on(
+        client().await,
+        both.clone().without_previous_index_keys(),
+        &prefix,
+    );
+    let mut same_user = token_for("user000@example.com", "t0-early");
+    same_user.id = Some(id.clone());
+    let err = new_only.save_token(&mut same_user).await.unwrap_err();
+    assert!(matches!(err, Error::WrongIndexKey { .. }), "{err:?}");
+
+    // With both keys: the old key's tag is this user's (the first write), then the new key's.
+    let during = store_on(client().await, both, &prefix);
+    let mut update = token_for("user000@example.com", "t0-new");
+    update.id = Some(id.clone());
+    during.save_token(&mut update).await.unwrap();
+    let mut again = token_for("user000@example.com", "t0-again");
+    again.id = Some(id.clone());
+    during.update_token(&again).await.unwrap();
+
+    let mut bob = token_for("bob@example.com", "bob");
+    bob.id = Some(id.clone());
+    let refused = during.save_token(&mut bob).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("names another user's token"),
+        "{refused:?}"
+    );
+
+    let kept = during.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(kept.user_name.as_deref(), Some("user000@example.com"));
+    assert_eq!(kept.refresh_token.unwrap().secret(), "refresh-t0-again");
+}
+
 async fn copy_keyring(from: &str, to: &str) {
     let raw = client().await;
     let doc = raw

@@ -148,7 +148,9 @@ impl SecretsManagerStore {
     }
 
     /// Refuses to write one user's token over another's ([`another_users_id`]): the stored secret's user
-    /// tag (a keyed digest, under any index key of the ring) answers it without reading the value.
+    /// tag (a keyed digest, under any index key of the ring) answers it without reading the value. A
+    /// secret tagged under an index key this ring lacks cannot be compared: that is the ring's fault,
+    /// said as lookups say it ([`Error::WrongIndexKey`]), not another user's token.
     fn check_same_user(
         &self,
         ring: &Keyring,
@@ -162,6 +164,13 @@ impl SecretsManagerStore {
         ) else {
             return Ok(());
         };
+        if let Some(check) = index::tag_value(tags, index::CHECK_KEY)
+            && !index::check_values(ring).iter().any(|c| c == check)
+        {
+            return Err(Error::WrongIndexKey {
+                prefix: self.prefix.clone(),
+            });
+        }
         if IndexKind::User
             .digests(ring, user)
             .iter()
