@@ -7,6 +7,7 @@ tests/strict_zoho.rs.
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import unittest
@@ -340,6 +341,12 @@ class OverHttp(unittest.TestCase):
             self.assertIn("access_token", json.load(reply))
         self.assertEqual(self.post("/oauth/v2/token", b"--x--\r\n", "multipart/form-data; boundary=y"),
                          (200, {"error": "unsupported_grant_type"}))
+        # A chunk size that is not hex: a 400, and the server goes on serving.
+        connection = http.client.HTTPConnection(self.zoho.url.split("//")[1], timeout=10)
+        connection.request("POST", "/oauth/v2/token", body=b"zz\r\nx\r\n0\r\n\r\n",
+                           headers={"Transfer-Encoding": "chunked"})
+        self.assertEqual(connection.getresponse().status, 400)
+        connection.close()
         self.assertEqual((self.zoho.stats()["exchanges"], self.zoho.stats()["refreshes"]), (1, 1))
 
     def test_advance_is_in_zoho_seconds_and_bad_control_requests_are_refused(self) -> None:

@@ -64,6 +64,8 @@ class ZohoServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: ZohoServer
+    # A client that stops sending mid-request (a short chunk, a missing body) frees its thread.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
@@ -98,7 +100,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         url = urlparse(self.path)
-        raw = self.raw_body()
+        try:
+            raw = self.raw_body()
+        except ValueError:  # a chunk size that is not hex: what an HTTP server answers a malformed body
+            self.close_connection = True
+            return self.reply(400, {"error": "malformed chunked body"})
         body = raw.decode(errors="replace")
         zoho = self.server.zoho
         if url.path == "/oauth/v2/token":
