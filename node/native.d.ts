@@ -17,6 +17,10 @@ export declare class NativeStore {
   /**
    * Checks the options (values; their types were checked by the caller) and keeps them; the store
    * itself is built by the first operation.
+   *
+   * # Errors
+   * A JavaScript error the package turns into `TokenStoreError` (kind `InvalidConfig`, or `KeySource`
+   * for the environment's keyring settings) naming the option and its fix; no AWS call is made.
    */
   constructor(options: StoreOptions)
   /** The prefix of every secret name this store uses. */
@@ -26,19 +30,47 @@ export declare class NativeStore {
   /**
    * The stored token `query` matches, with the caller's own values winning; null when nothing
    * matches (see `SdkStore::find_token`).
+   *
+   * # Errors
+   * Throws for a token field the crate refuses (`InvalidToken`); the promise rejects with the
+   * store's failure (`Throttled`, `TokenRevoked`, `WrongIndexKey`, `Decrypt`, `Backend`, ...).
    */
   findToken(query: TokenFields, accountsUrl?: string | undefined | null): Promise<TokenFields | null>
-  /** Saves as the SDKs' stores do (see `SdkStore::save_token`); the token as written, id included. */
+  /**
+   * Saves as the SDKs' stores do (see `SdkStore::save_token`); the token as written, id included.
+   *
+   * # Errors
+   * Throws for a token field the crate refuses; the promise rejects with `InvalidToken` (nothing to
+   * authenticate with, or an id naming another user's token), `TokenDeleted` or `Backend`.
+   */
   saveToken(token: TokenFields): Promise<TokenFields>
-  /** Deletes the token with this id; an unknown id is refused (kind `NotFound`). */
+  /**
+   * Deletes the token with this id.
+   *
+   * # Errors
+   * The promise rejects with `NotFound` for an unknown id, `Backend` when AWS refuses.
+   */
   deleteToken(id: string): Promise<void>
-  /** Every token under the prefix; fails naming any entry it cannot read. */
+  /**
+   * Every token under the prefix.
+   *
+   * # Errors
+   * The promise rejects with `Decrypt` naming any entry it cannot read, or `Backend`.
+   */
   getTokens(): Promise<Array<TokenFields>>
-  /** Deletes every token under the prefix, and nothing else. */
+  /**
+   * Deletes every token under the prefix, and nothing else.
+   *
+   * # Errors
+   * The promise rejects with `Backend` when AWS refuses a listing or a delete.
+   */
   deleteTokens(): Promise<void>
   /**
-   * The token with this id, refreshed first as in `findToken`; an unknown id is refused (kind
-   * `NotFound`).
+   * The token with this id, refreshed first as in `findToken`.
+   *
+   * # Errors
+   * The promise rejects with `NotFound` for an unknown id, `InvalidToken` for a malformed one, and
+   * as `find_token` does.
    */
   findTokenById(id: string, accountsUrl?: string | undefined | null): Promise<TokenFields>
   /** The AWS calls this store has made, by operation (none before its first operation). */

@@ -29,11 +29,12 @@ pub(crate) fn init() {
 
 fn install() {
     let (filter, malformed) = match std::env::var(VARIABLE) {
-        Ok(directives) => match EnvFilter::try_new(&directives) {
+        // Set but empty (`ZOHO_TOKEN_STORE_LOG=`) is unset, not a filter that enables nothing.
+        Ok(directives) if !directives.trim().is_empty() => match EnvFilter::try_new(&directives) {
             Ok(filter) => (filter, None),
             Err(e) => (EnvFilter::new(DEFAULT), Some(e)),
         },
-        Err(_) => (EnvFilter::new(DEFAULT), None),
+        _ => (EnvFilter::new(DEFAULT), None),
     };
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -101,7 +101,9 @@ test('200 concurrent lookups from one process leave the event loop free', async 
   // it), every Promise would be settled when the 200 calls return: their callbacks run as microtasks,
   // before any setImmediate or timer, so the first turn would see 200 settled and no turn would
   // happen while one was pending (both assertions below fail). A scratch run with a synchronous
-  // stand-in for the store showed exactly that.
+  // stand-in for the store showed exactly that. Not covered: a binding that works on its own threads but
+  // then holds the loop long in each completion; what the loop does there is the package's conversion
+  // of one token, whose cost BENCHMARKS.md measures (about 0.1 ms, the cache-warm rows).
   let settled = 0;
   const lookups = Array.from({ length: 200 }, () =>
     store.findToken(userToken('many@example.com', { refreshToken: null, accessToken: null })).finally(() => {

@@ -53,9 +53,12 @@ async function signInWithUnknownClient(t, env) {
 const WARNING = /^ ?WARN zoho_token_store::refresh: exchanging the grant for the fleet failed; the SDK will try error=.*invalid_client/;
 
 test('by default the store warns on standard error, one line, no secret', async (t) => {
-  const lines = await signInWithUnknownClient(t, { ZOHO_TOKEN_STORE_LOG: undefined });
-  assert.equal(lines.length, 1, lines.join('\n'));
-  assert.match(lines[0], WARNING);
+  // Unset, or set to nothing: the default.
+  for (const value of [undefined, '']) {
+    const lines = await signInWithUnknownClient(t, { ZOHO_TOKEN_STORE_LOG: value });
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], WARNING);
+  }
 });
 
 test('ZOHO_TOKEN_STORE_LOG=off silences it; a malformed filter is named and the warnings stay', async (t) => {

@@ -105,7 +105,8 @@ test("the README's node:test file runs as a user's project and leaves nothing in
   );
   env.LOCALSTACK_PORT = new URL(url).port;
   env.NODE_OPTIONS = `--require=${path.join(dir, 'record-prefixes.cjs')}`;
-  const done = await run(process.execPath, ['--test'], { cwd: dir, env });
+  // TAP, whose summary lines this reads (Node 23+ prints its spec reporter by default).
+  const done = await run(process.execPath, ['--test', '--test-reporter=tap'], { cwd: dir, env });
   assert.equal(done.code, 0, `${done.stdout}\n${done.stderr}`);
   assert.match(done.stdout, /^# pass 1$/m, done.stdout);
   assert.match(done.stdout, /^# fail 0$/m, done.stdout);

@@ -84,9 +84,16 @@ function startHeld(source, env) {
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
+  // A child that died before its `go` must not fail the test with EPIPE instead of its own output.
+  child.stdin.on('error', () => {});
+  // A hung process fails the test (its output shown) rather than hanging the suite.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const done = new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
   const ready = new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
