@@ -110,13 +110,49 @@ pub(crate) fn check_insertable(token: &OAuthToken) -> crate::Result<()> {
 /// The refusal of a save under an id whose stored token is another user's. An id names one user's
 /// token: a copy carrying a stale id, or an id set on another user's token, would otherwise replace
 /// that user's token silently (the Zoho SDKs' FileStore replaces the row). A token whose stored copy
-/// names no user, or that names none itself, is not refused: the SDKs learn a user after the first save.
+/// names no user is not refused: the SDKs learn a user after the first save. User names are compared as
+/// written; the SDKs' merge ([`same_user`]) keeps the stored spelling of the same user.
 pub(crate) fn another_users_id(id: &str) -> crate::Error {
     crate::Error::invalid_token(format!(
         "id `{id}` names another user's token; nothing written: a save under an id only updates that \
          user's token, so save this user's token without an id (it gets its own) or under the id it was \
          found with"
     ))
+}
+
+/// The refusal of a save under an id, of a token naming no user, over a stored token that names one.
+/// Written, it would leave that user without a token to be found by (their lookups miss) and the id
+/// open to anyone's; and a token whose user is unknown may be anyone's, so the store cannot keep the
+/// stored name on it either.
+pub(crate) fn unnamed_over_named(id: &str) -> crate::Error {
+    crate::Error::invalid_token(format!(
+        "id `{id}` holds a token that names its user, and this one names none; nothing written: set the \
+         token's user name to the stored one's (find_token_by_id returns it), or save it without an id"
+    ))
+}
+
+/// Whether two user names name the same Zoho user: equal; or, both being e-mail addresses (as the SDKs
+/// name users), equal but for the address's case, or one of them the other without the `:<org id>` the
+/// 8.0 SDKs append when they discover a user. Two org ids that differ are two users (one per
+/// organisation); names that are not addresses are an app's own and compared as written.
+pub(crate) fn same_user(a: &str, b: &str) -> bool {
+    fn parts(name: &str) -> Option<(&str, Option<&str>)> {
+        let (mail, org) = name
+            .split_once(':')
+            .map_or((name, None), |(mail, org)| (mail, Some(org)));
+        mail.contains('@').then_some((mail, org))
+    }
+    if a == b {
+        return true;
+    }
+    let (Some((a_mail, a_org)), Some((b_mail, b_org))) = (parts(a), parts(b)) else {
+        return false;
+    };
+    a_mail.eq_ignore_ascii_case(b_mail)
+        && match (a_org, b_org) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
 }
 
 /// The refusal of [`insert_token`](crate::TokenStore::insert_token) for an id that names a stored token.
@@ -219,5 +255,19 @@ mod tests {
                 .with_refresh_token("r"),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn the_same_user_spelled_as_the_sdks_spell_it() {
+        assert!(same_user("a@x.com:42", "a@x.com:42"));
+        assert!(same_user("A@X.com", "a@x.com:42"), "case, and no org id");
+        assert!(same_user("a@x.com:42", "a@x.com"));
+        assert!(!same_user("a@x.com:42", "a@x.com:43"), "two organisations");
+        assert!(!same_user("a@x.com", "b@x.com"));
+        assert!(
+            !same_user("Tenant", "tenant"),
+            "an app's own names are compared as written"
+        );
+        assert!(!same_user("tenant:1", "tenant"));
     }
 }

@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::id;
-use crate::lookup::{Lookup, another_users_id, check_insertable, for_update};
+use crate::lookup::{Lookup, another_users_id, check_insertable, for_update, unnamed_over_named};
 use crate::store::TokenStore;
 use crate::token::OAuthToken;
 
@@ -130,6 +130,7 @@ fn check_same_user(stored: Option<&OAuthToken>, token: &OAuthToken, id: &str) ->
         token.user_name.as_deref(),
     ) {
         (Some(stored), Some(user)) if stored != user => Err(another_users_id(id)),
+        (Some(_), None) => Err(unnamed_over_named(id)),
         _ => Ok(()),
     }
 }

@@ -43,6 +43,7 @@ contract_suite!(
     save_is_an_upsert_that_never_duplicates,
     save_by_id_replaces_that_token,
     save_by_id_never_puts_another_users_token_there,
+    a_save_by_id_names_the_user_of_a_token_that_named_none,
     save_matches_by_refresh_token_and_client,
     different_users_are_kept_apart,
     save_refuses_a_named_token_without_credentials,

@@ -542,8 +542,6 @@ async fn index_key_rotation_keeps_every_lookup_working_at_every_step() {
     );
 }
 
-/// Copies a keyring secret's document into a new secret `to` (what an operator with write access to
-/// both could do: staging's keyring over production's).
 /// An id stays its user's through an index-key rotation: a token tagged under the old index key is
 /// updated by id (save and update) by a process whose ring has a new current key beside the old one,
 /// still refused for another user, and a ring without the old key says it is the wrong key rather than
@@ -568,6 +566,11 @@ async fn a_save_by_id_is_checked_against_its_user_under_every_index_key_of_the_r
     same_user.id = Some(id.clone());
     let err = new_only.save_token(&mut same_user).await.unwrap_err();
     assert!(matches!(err, Error::WrongIndexKey { .. }), "{err:?}");
+    let unchanged = before.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.refresh_token, alice.refresh_token,
+        "nothing written"
+    );
 
     // With both keys: the old key's tag is this user's (the first write), then the new key's.
     let during = store_on(client().await, both, &prefix);
@@ -591,6 +594,8 @@ async fn a_save_by_id_is_checked_against_its_user_under_every_index_key_of_the_r
     assert_eq!(kept.refresh_token.unwrap().secret(), "refresh-t0-again");
 }
 
+/// Copies a keyring secret's document into a new secret `to` (what an operator with write access to
+/// both could do: staging's keyring over production's).
 async fn copy_keyring(from: &str, to: &str) {
     let raw = client().await;
     let doc = raw

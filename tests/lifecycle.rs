@@ -951,6 +951,47 @@ async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_nev
     assert_eq!((zoho.exchanges(), zoho.refreshes()), (1, 0));
 }
 
+/// A grant's token kept unsaved names no user (discovery off); a copy of its refresh token stored
+/// meanwhile names one (the SDK names a token when it saves it). Saved again, the kept token is that
+/// user's update: it takes the stored name (the same refresh token is the same user) rather than being
+/// refused as a token naming no user over a named one.
+#[tokio::test]
+async fn a_kept_token_saved_again_over_its_named_copy_keeps_the_name() {
+    let zoho = Zoho::start().await.with_grants().await;
+    let store = Arc::new(DeniedWrites::default());
+    store.refuse(true);
+    let manager = TokenManager::builder(store.clone(), zoho.accounts())
+        .without_user_discovery()
+        .build()
+        .unwrap();
+    let sign_in = OAuthToken::default()
+        .with_client("1000.CLIENTID", "client-secret")
+        .with_grant_token("code-named")
+        .with_redirect_url("https://app.example.com/cb");
+    let (kept, _) = unsaved(manager.token(&sign_in).await);
+    assert_eq!(kept.user_name, None);
+
+    store.refuse(false);
+    let mut named = kept.clone();
+    named.user_name = Some("wes@example.com".into());
+    named.access_token = Some("access-older".into());
+    named.expires_at_ms = Some(1);
+    store.inner.save_token(&mut named).await.unwrap();
+    past_backoff().await;
+    let saved = manager.token(&sign_in).await.unwrap();
+    assert_eq!(saved.access_token.unwrap().secret(), "access-code-named");
+    let [stored] = &store.inner.get_tokens().await.unwrap()[..] else {
+        panic!("one token stored")
+    };
+    assert_eq!(stored.user_name.as_deref(), Some("wes@example.com"));
+    assert_eq!(
+        stored.access_token.as_ref().unwrap().secret(),
+        "access-code-named"
+    );
+    assert!(!manager.holds_unsaved(&sign_in));
+    assert_eq!(zoho.exchanges(), 1);
+}
+
 #[tokio::test]
 async fn a_refreshed_token_the_store_refused_is_not_refreshed_again_and_a_delete_meanwhile_stands()
 {

@@ -174,12 +174,18 @@ async fn save_again(store: &dyn TokenStore, token: &OAuthToken) -> Result<OAuthT
             Some(stored) => Some(stored),
             None => return Err(Error::TokenDeleted { id: id.clone() }),
         },
-        // Found by its user or credentials, not its access token (no stored token has it).
+        // Found by its user or credentials, not its access token (no stored token has it). The query
+        // carries nothing else: find_token fills the fields a query leaves empty, and an expiry of this
+        // token's beside the stored access token would make the stored one look newer than it is.
         None => {
             store
                 .find_token(&OAuthToken {
-                    access_token: None,
-                    ..token.clone()
+                    user_name: token.user_name.clone(),
+                    client_id: token.client_id.clone(),
+                    client_secret: token.client_secret.clone(),
+                    grant_token: token.grant_token.clone(),
+                    refresh_token: token.refresh_token.clone(),
+                    ..OAuthToken::default()
                 })
                 .await?
         }
@@ -190,6 +196,15 @@ async fn save_again(store: &dyn TokenStore, token: &OAuthToken) -> Result<OAuthT
         Some(stored) => {
             let mut newer = token.clone();
             newer.id.clone_from(&stored.id);
+            // A token got from a grant before its user was known, whose stored copy was named since
+            // (the SDK names it on its first save): the same refresh token is the same user, and a
+            // token naming none is refused over a named one.
+            if newer.user_name.is_none()
+                && newer.refresh_token.is_some()
+                && newer.refresh_token == stored.refresh_token
+            {
+                newer.user_name.clone_from(&stored.user_name);
+            }
             store.update_token(&newer).await?;
             Ok(newer)
         }

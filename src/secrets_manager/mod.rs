@@ -63,7 +63,7 @@ use crate::error::{Error, Result};
 use crate::id;
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
-use crate::lookup::{Lookup, check_insertable, for_update};
+use crate::lookup::{Lookup, check_insertable, for_update, same_user};
 use crate::store::{Scan, TokenStore};
 use crate::token::OAuthToken;
 
@@ -192,6 +192,10 @@ impl SecretsManagerStore {
     /// token an operator deleted meanwhile stays deleted. A token without an id (a new sign-in, or a
     /// process bootstrapping from a configured refresh token) is stored as `save_token` stores it.
     ///
+    /// A user name that names the stored token's user in another spelling (the e-mail address in
+    /// another case, or without the `:<org id>` the SDKs append) is written as stored; one that names
+    /// another user is refused, as `save_token` refuses it.
+    ///
     /// # Errors
     /// [`Error::TokenDeleted`] for a token whose id names no stored token; otherwise as
     /// [`save_token`](TokenStore::save_token).
@@ -209,6 +213,14 @@ impl SecretsManagerStore {
             None => self.find_token(token).await?,
         };
         if let Some(stored) = stored {
+            // The same user spelled otherwise (an app's `UserSignature` beside the name the SDK
+            // discovered) keeps the stored spelling: the token stays found by it, and the save is not
+            // refused as another user's.
+            if let (Some(mine), Some(theirs)) = (&token.user_name, &stored.user_name)
+                && same_user(mine, theirs)
+            {
+                token.user_name = Some(theirs.clone());
+            }
             token.fill_from(&stored);
         }
         self.save_token(token).await

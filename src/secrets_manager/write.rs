@@ -10,7 +10,7 @@ use super::index::{self, IndexKind};
 use crate::aws::versions;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
-use crate::lookup::another_users_id;
+use crate::lookup::{another_users_id, unnamed_over_named};
 use crate::token::OAuthToken;
 
 /// What `DescribeSecret` said about a secret name.
@@ -150,7 +150,9 @@ impl SecretsManagerStore {
     /// Refuses to write one user's token over another's ([`another_users_id`]): the stored secret's user
     /// tag (a keyed digest, under any index key of the ring) answers it without reading the value. A
     /// secret tagged under an index key this ring lacks cannot be compared: that is the ring's fault,
-    /// said as lookups say it ([`Error::WrongIndexKey`]), not another user's token.
+    /// said as lookups say it ([`Error::WrongIndexKey`]), not another user's token. A token naming no
+    /// user is refused over one that names a user ([`unnamed_over_named`]): written, it would drop the
+    /// user's tag, and the next save under the id, anyone's, would find nothing to compare with.
     fn check_same_user(
         &self,
         ring: &Keyring,
@@ -158,11 +160,12 @@ impl SecretsManagerStore {
         tags: &[(String, String)],
         token: &OAuthToken,
     ) -> Result<()> {
-        let (Some(stored), Some(user)) = (
-            index::tag_value(tags, IndexKind::User.tag_key()),
-            token.user_name.as_deref(),
-        ) else {
+        let Some(stored) = index::tag_value(tags, IndexKind::User.tag_key()) else {
             return Ok(());
+        };
+        let id = self.id_of(name).unwrap_or(name);
+        let Some(user) = token.user_name.as_deref() else {
+            return Err(unnamed_over_named(id));
         };
         if let Some(check) = index::tag_value(tags, index::CHECK_KEY)
             && !index::check_values(ring).iter().any(|c| c == check)
@@ -178,7 +181,7 @@ impl SecretsManagerStore {
         {
             return Ok(());
         }
-        Err(another_users_id(self.id_of(name).unwrap_or(name)))
+        Err(another_users_id(id))
     }
 
     /// After a new value (the version `version`) landed on the live secret `name` (whose tags were

@@ -168,7 +168,7 @@ pub async fn save_by_id_replaces_that_token(store: Store) {
 }
 
 /// An id names one user's token: a save under it that names another user is refused and writes
-/// nothing (FileStore would replace the row); a save that names no user, or the same one, updates it.
+/// nothing (FileStore would replace the row), and so is one that names no user; the same user updates it.
 pub async fn save_by_id_never_puts_another_users_token_there(store: Store) {
     let alice = saved(&store, token_for("alice@example.com", "a1")).await;
     let id = alice.id.clone().unwrap();
@@ -191,11 +191,27 @@ pub async fn save_by_id_never_puts_another_users_token_there(store: Store) {
     assert_eq!(refresh(&kept), "refresh-a1");
     assert_eq!(store.get_tokens().await.unwrap().len(), 1);
 
-    // A token that names no user is not refused: it replaces the stored one, as any save by id does.
-    let mut refreshed = token_for("alice@example.com", "a2");
-    refreshed.user_name = None;
-    refreshed.id = Some(id.clone());
-    saved(&store, refreshed).await;
+    // A token that names no user is refused too: written, it would leave alice without a token found
+    // by her name, and the next save under the id (bob's) with no user to compare with.
+    let mut unnamed = token_for("alice@example.com", "a2");
+    unnamed.user_name = None;
+    unnamed.id = Some(id.clone());
+    let refused = store.save_token(&mut unnamed).await.unwrap_err();
+    assert!(matches!(refused, Error::InvalidToken { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains(&format!(
+            "id `{id}` holds a token that names its user, and this one names none"
+        )),
+        "{refused}"
+    );
+    let kept = store
+        .find_token(&OAuthToken::default().with_user_name("alice@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refresh(&kept), "refresh-a1", "found by her name, unchanged");
+    let refused = store.save_token(&mut bob).await.unwrap_err();
+    assert!(matches!(refused, Error::InvalidToken { .. }), "{refused:?}");
     // The same user: an update.
     let mut again = token_for("alice@example.com", "a3");
     again.id = Some(id.clone());
@@ -203,6 +219,31 @@ pub async fn save_by_id_never_puts_another_users_token_there(store: Store) {
     assert_eq!(
         refresh(&store.find_token_by_id(&id).await.unwrap().unwrap()),
         "refresh-a3"
+    );
+}
+
+/// A stored token naming no user (a grant exchanged before the SDK learned whose it is) takes a user
+/// by a save under its id; and a token naming none still updates a stored one naming none.
+pub async fn a_save_by_id_names_the_user_of_a_token_that_named_none(store: Store) {
+    let mut first = token_for("ignored", "n1");
+    first.user_name = None;
+    let first = saved(&store, first).await;
+    let id = first.id.clone().unwrap();
+    let mut unnamed = token_for("ignored", "n2");
+    unnamed.user_name = None;
+    unnamed.id = Some(id.clone());
+    saved(&store, unnamed).await;
+    let mut named = token_for("carol@example.com", "n3");
+    named.id = Some(id.clone());
+    saved(&store, named).await;
+    let found = store
+        .find_token(&OAuthToken::default().with_user_name("carol@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id.as_deref(), refresh(&found)),
+        (Some(id.as_str()), "refresh-n3")
     );
 }
 

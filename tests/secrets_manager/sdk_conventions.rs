@@ -51,6 +51,55 @@ async fn merge_and_save_fills_what_the_token_leaves_empty_as_the_sdk_stores_do()
     assert_eq!(store.get_tokens().await.unwrap().len(), 1);
 }
 
+/// An app's `UserSignature` beside a token's id may spell its user otherwise than the name the SDK
+/// discovered (`<e-mail>:<org id>`): the SDK's save after a refresh is the same user's update, written
+/// under the stored name (so the token stays found by it); another org's or another address is not.
+#[tokio::test]
+async fn the_sdks_save_keeps_the_stored_spelling_of_the_same_user() {
+    let store = store("merge-same-user").await;
+    let full = saved(&store, token_for("kim@example.com:6001", "k")).await;
+    let id = full.id.clone().unwrap();
+    for (n, spelling) in ["Kim@Example.com", "kim@example.com", "KIM@example.com:6001"]
+        .into_iter()
+        .enumerate()
+    {
+        let access = format!("access-{n}");
+        let mut refreshed = OAuthToken::default()
+            .with_id(id.clone())
+            .with_user_name(spelling)
+            .with_access_token(access.as_str(), 50 + n as u64);
+        store.merge_and_save_token(&mut refreshed).await.unwrap();
+        assert_eq!(refreshed.user_name.as_deref(), Some("kim@example.com:6001"));
+        let found = store
+            .find_token(&OAuthToken::default().with_user_name("kim@example.com:6001"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.access_token,
+            Some(access.as_str().into()),
+            "{spelling}"
+        );
+    }
+    for other in ["kim@example.com:6002", "kin@example.com"] {
+        let mut refreshed = OAuthToken::default()
+            .with_id(id.clone())
+            .with_user_name(other)
+            .with_access_token("access-other", 60);
+        let refused = store
+            .merge_and_save_token(&mut refreshed)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, Error::InvalidToken { .. }),
+            "{other}: {refused:?}"
+        );
+    }
+    let stored = store.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stored.access_token, Some("access-2".into()));
+    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn the_sdks_save_after_a_refresh_never_brings_back_a_deleted_token() {
     for window in [RecoveryWindow::Days(7), RecoveryWindow::Immediate] {
