@@ -341,12 +341,22 @@ class OverHttp(unittest.TestCase):
             self.assertIn("access_token", json.load(reply))
         self.assertEqual(self.post("/oauth/v2/token", b"--x--\r\n", "multipart/form-data; boundary=y"),
                          (200, {"error": "unsupported_grant_type"}))
-        # A chunk size that is not hex: a 400, and the server goes on serving.
-        connection = http.client.HTTPConnection(self.zoho.url.split("//")[1], timeout=10)
-        connection.request("POST", "/oauth/v2/token", body=b"zz\r\nx\r\n0\r\n\r\n",
-                           headers={"Transfer-Encoding": "chunked"})
-        self.assertEqual(connection.getresponse().status, 400)
-        connection.close()
+        # A chunk size that is not plain hex (Python's int() would take "-1", "0x10", "+a" or "1_0", and
+        # "-1" would read until the client hung up), a body past 1 MiB, a length that is not a number:
+        # a 400 at once, and the server goes on serving.
+        for size in (b"zz", b"-1", b"0x10", b"+a", b"1_0", b"FFFFFFFFFF", b"100001"):
+            connection = http.client.HTTPConnection(self.zoho.url.split("//")[1], timeout=10)
+            connection.request("POST", "/oauth/v2/token", body=size + b"\r\nx\r\n0\r\n\r\n",
+                               headers={"Transfer-Encoding": "chunked"})
+            self.assertEqual(connection.getresponse().status, 400, size)
+            connection.close()
+        for length in ("-1", "2000000", "1e3"):
+            connection = http.client.HTTPConnection(self.zoho.url.split("//")[1], timeout=10)
+            connection.putrequest("POST", "/oauth/v2/token")
+            connection.putheader("Content-Length", length)
+            connection.endheaders()
+            self.assertEqual(connection.getresponse().status, 400, length)
+            connection.close()
         self.assertEqual((self.zoho.stats()["exchanges"], self.zoho.stats()["refreshes"]), (1, 1))
 
     def test_advance_is_in_zoho_seconds_and_bad_control_requests_are_refused(self) -> None:

@@ -19,6 +19,7 @@ The mock's (JSON in, JSON out; mock.py documents each):
 from __future__ import annotations
 
 import json
+import re
 import sys
 from email import policy
 from email.parser import BytesParser
@@ -43,7 +44,7 @@ def multipart_form_of(content_type: str, body: bytes) -> Dict[str, str]:
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name is not None and name not in form:
-            form[name] = part.get_content().strip("\r\n") if part.get_content_maintype() == "text" else ""
+            form[name] = part.get_content().rstrip("\r\n") if part.get_content_maintype() == "text" else ""
     return form
 
 
@@ -60,6 +61,18 @@ class ZohoServer(ThreadingHTTPServer):
         # A caller killed mid-request (a test's crashed lease holder) is expected, not an error.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+# The largest request body the mock reads: a token request is a few hundred bytes.
+MAX_BODY = 1 << 20
+
+
+def chunk_size(line: bytes) -> int:
+    """A chunk's size line as HTTP/1.1 writes it: hex digits, then optional extensions after `;`."""
+    digits = line.split(b";")[0].strip()
+    if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", digits):
+        raise ValueError(f"chunk size {digits[:16]!r} is not hex")
+    return int(digits, 16)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -79,15 +92,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def raw_body(self) -> bytes:
+        """The request's body; ValueError for a malformed one (a chunk size that is not plain hex, a
+        negative length) or one past MAX_BODY, which no token request comes near."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0], 16):
+            chunks, total = [], 0
+            while size := chunk_size(self.rfile.readline()):
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("body too large")
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
             while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                 pass  # trailers
             return b"".join(chunks)
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_BODY:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(int(length))
 
     def form(self, url: Any, body: bytes) -> Dict[str, str]:
         """The request's form: its query, then its body's fields (URL-encoded or multipart) over it."""
@@ -102,9 +123,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         try:
             raw = self.raw_body()
-        except ValueError:  # a chunk size that is not hex: what an HTTP server answers a malformed body
+        except ValueError as e:  # what an HTTP server answers a malformed body
             self.close_connection = True
-            return self.reply(400, {"error": "malformed chunked body"})
+            return self.reply(400, {"error": f"malformed body: {e}"})
         body = raw.decode(errors="replace")
         zoho = self.server.zoho
         if url.path == "/oauth/v2/token":
