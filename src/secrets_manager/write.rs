@@ -3,6 +3,7 @@
 //! Create, restore or put a token's value, then the rest; and overwriting without ever re-creating a
 //! deleted token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::SecretsManagerStore;
@@ -123,7 +124,7 @@ impl SecretsManagerStore {
     /// before the write stands, and the caller learns of it as [`Error::TokenDeleted`].
     pub(super) async fn overwrite(
         &self,
-        ring: &Keyring,
+        ring: &Arc<Keyring>,
         name: &str,
         token: &OAuthToken,
     ) -> Result<()> {
@@ -135,6 +136,11 @@ impl SecretsManagerStore {
         };
         self.check_claimed(name, &tags)?;
         self.check_same_user(ring, name, &tags, token)?;
+        if index::tag_value(&tags, IndexKind::User.tag_key()).is_none()
+            && let Some(user) = token.user_name.as_deref()
+        {
+            self.check_untagged_user(ring, name, user).await?;
+        }
         let value = self.encrypt(ring, name, token)?;
         let version = versions::request_token(name, &value);
         if !self.put(name, value).await? {
@@ -182,6 +188,28 @@ impl SecretsManagerStore {
             return Ok(());
         }
         Err(another_users_id(id))
+    }
+
+    /// A secret without a user tag names no user, unless a write's value landed and its tagging failed
+    /// (the value goes first): its value then names the user. Read (one call, only for a save that
+    /// names a user over a secret without the tag: the first naming of a token, as a rule) and compared
+    /// as [`Self::check_same_user`] compares the tag.
+    async fn check_untagged_user(&self, ring: &Arc<Keyring>, name: &str, user: &str) -> Result<()> {
+        let Some(raw) = self.read_raw(name).await? else {
+            return Ok(()); // gone: the write that follows says so
+        };
+        let mut ring = ring.clone();
+        match self.decode(&mut ring, &raw).await? {
+            Some(stored)
+                if stored
+                    .user_name
+                    .as_deref()
+                    .is_some_and(|theirs| theirs != user) =>
+            {
+                Err(another_users_id(self.id_of(name).unwrap_or(name)))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// After a new value (the version `version`) landed on the live secret `name` (whose tags were

@@ -315,3 +315,56 @@ async fn a_compare_and_swap_whose_answer_was_lost_is_not_taken_for_a_conflict() 
             .unwrap()
     );
 }
+
+/// A write's value lands before its tags: when the tagging fails, the secret names a user in its value
+/// and not in its tags. A save under its id of another user's token is still refused (the value is read
+/// to tell, the one case a save reads it), the same user's save goes through and tags it again, and a
+/// save over a tagged secret reads nothing.
+#[tokio::test]
+async fn a_save_by_id_is_checked_against_the_value_when_the_user_tag_was_not_written() {
+    let store = store("untagged-user").await;
+    let alice = saved(&store, token_for("alice@example.com", "a1")).await;
+    let id = alice.id.clone().unwrap();
+    client()
+        .await
+        .untag_resource()
+        .secret_id(store.secret_name(&id).unwrap())
+        .tag_keys("zts:user")
+        .send()
+        .await
+        .unwrap();
+
+    let mut bob = token_for("bob@example.com", "b1").with_id(&id);
+    let refused = store.save_token(&mut bob).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("names another user's token"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store
+            .find_token_by_id(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_token,
+        alice.refresh_token,
+        "nothing written"
+    );
+
+    let mut again = token_for("alice@example.com", "a2").with_id(&id);
+    store.save_token(&mut again).await.unwrap();
+    let by_user = OAuthToken::default().with_user_name("alice@example.com");
+    let found = store.find_token(&by_user).await.unwrap().unwrap();
+    assert_eq!(found.refresh_token, again.refresh_token, "tagged again");
+
+    let reads = store.calls().count("GetSecretValue");
+    let mut tagged = token_for("alice@example.com", "a3").with_id(&id);
+    store.save_token(&mut tagged).await.unwrap();
+    let mut bob = token_for("bob@example.com", "b2").with_id(&id);
+    store.save_token(&mut bob).await.unwrap_err();
+    assert_eq!(
+        store.calls().count("GetSecretValue"),
+        reads,
+        "a tagged secret answers from its tags"
+    );
+}
