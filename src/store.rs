@@ -69,8 +69,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// [`Error::TokenDeleted`](crate::Error::TokenDeleted) when the token's id names no stored token;
     /// [`Error::InvalidToken`](crate::Error::InvalidToken) when the token breaks the SDK's validity rules,
     /// has an unusable id, names a user or id that matches nothing while carrying no grant, refresh or
-    /// access token, or names another user than the token stored under its id (both stores of this
-    /// crate: an id stays its user's); otherwise a backend failure.
+    /// access token, or names another user than the token stored under its id, or no user where that
+    /// token names one (both stores of this crate: an id stays its user's); otherwise a backend failure.
     async fn save_token(&self, token: &mut OAuthToken) -> Result<()>;
 
     /// Stores `token` as a new token under the id it carries: an id chosen outside the store, such as one
@@ -148,8 +148,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`Error::TokenDeleted`](crate::Error::TokenDeleted) when no token with this id is stored (nothing
     /// is written); [`Error::InvalidToken`](crate::Error::InvalidToken) when the token has no id, breaks
-    /// the SDK's rules, or (both stores of this crate) names another user than the stored token; a
-    /// backend failure.
+    /// the SDK's rules, or (both stores of this crate) names another user than the stored token, or no
+    /// user where it names one; a backend failure.
     async fn update_token(&self, token: &OAuthToken) -> Result<()> {
         let (mut token, id) = crate::lookup::for_update(token)?;
         if self.reload_token(&id).await?.is_none() {
