@@ -127,31 +127,36 @@ pub(crate) fn another_users_id(id: &str) -> crate::Error {
 pub(crate) fn unnamed_over_named(id: &str) -> crate::Error {
     crate::Error::invalid_token(format!(
         "id `{id}` holds a token that names its user, and this one names none; nothing written: set the \
-         token's user name to the stored one's (find_token_by_id returns it), or save it without an id"
+         token's user name to the stored one's (find_token_by_id returns it)"
     ))
 }
 
-/// Whether two user names name the same Zoho user: equal; or, both being e-mail addresses (as the SDKs
-/// name users), equal but for the address's case, or one of them the other without the `:<org id>` the
-/// 8.0 SDKs append when they discover a user. Two org ids that differ are two users (one per
-/// organisation); names that are not addresses are an app's own and compared as written.
-pub(crate) fn same_user(a: &str, b: &str) -> bool {
+/// Whether the user name `mine`, which a caller brings, names the user `stored` names: equal; or, both
+/// being e-mail addresses (as the SDKs name users), equal but for the address's case, `mine` with the
+/// same `:<org id>` as `stored` or with none (an app's `UserSignature` beside the name the 8.0 SDKs
+/// discover, `<address>:<org id>`). Not the other way: a stored address without an org id may be any
+/// organisation's user, and two org ids that differ are two users. Names that are not addresses are an
+/// app's own, compared as written.
+pub(crate) fn same_user(mine: &str, stored: &str) -> bool {
     fn parts(name: &str) -> Option<(&str, Option<&str>)> {
         let (mail, org) = name
             .split_once(':')
             .map_or((name, None), |(mail, org)| (mail, Some(org)));
-        mail.contains('@').then_some((mail, org))
+        let (_, domain) = mail.split_once('@')?;
+        domain.contains('.').then_some((mail, org))
     }
-    if a == b {
+    if mine == stored {
         return true;
     }
-    let (Some((a_mail, a_org)), Some((b_mail, b_org))) = (parts(a), parts(b)) else {
+    let (Some((my_mail, my_org)), Some((stored_mail, stored_org))) = (parts(mine), parts(stored))
+    else {
         return false;
     };
-    a_mail.eq_ignore_ascii_case(b_mail)
-        && match (a_org, b_org) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
+    my_mail.eq_ignore_ascii_case(stored_mail)
+        && match (my_org, stored_org) {
+            (None, _) => true,
+            (Some(mine), Some(stored)) => mine == stored,
+            (Some(_), None) => false,
         }
 }
 
@@ -261,13 +266,18 @@ mod tests {
     fn the_same_user_spelled_as_the_sdks_spell_it() {
         assert!(same_user("a@x.com:42", "a@x.com:42"));
         assert!(same_user("A@X.com", "a@x.com:42"), "case, and no org id");
-        assert!(same_user("a@x.com:42", "a@x.com"));
+        assert!(same_user("a@x.com", "a@x.com"));
         assert!(!same_user("a@x.com:42", "a@x.com:43"), "two organisations");
+        assert!(
+            !same_user("a@x.com:42", "a@x.com"),
+            "a stored address without an org id may be another organisation's user"
+        );
         assert!(!same_user("a@x.com", "b@x.com"));
         assert!(
             !same_user("Tenant", "tenant"),
             "an app's own names are compared as written"
         );
+        assert!(!same_user("svc@Prod", "svc@prod"), "not an address");
         assert!(!same_user("tenant:1", "tenant"));
     }
 }

@@ -50,9 +50,14 @@ impl TokenStore for MemoryStore {
                 check_same_user(tokens.get(given), token, given)?;
                 tokens.contains_key(given).then(|| given.clone())
             }
-            None => Lookup::for_token(token)
-                .and_then(|l| l.best(tokens.values()))
-                .and_then(|t| t.id.clone()),
+            // Found by its grant, refresh or access token: the same user, whom the token keeps.
+            None => match Lookup::for_token(token).and_then(|l| l.best(tokens.values())) {
+                Some(found) => {
+                    token.user_name.clone_from(&found.user_name);
+                    found.id.clone()
+                }
+                None => None,
+            },
         };
         let id = match (existing, &token.id) {
             (Some(id), _) => id,

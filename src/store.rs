@@ -63,7 +63,9 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// (deleted, whether still recoverable or not) nothing is written, so a token deleted while some
     /// process held a copy stays deleted ([`insert_token`](TokenStore::insert_token) creates a token
     /// under a chosen id). A token without an id is matched as in [`find_token`](TokenStore::find_token)
-    /// and replaces the matched entry, or is stored as new. Either way it is written as given.
+    /// and replaces the matched entry, or is stored as new. Either way it is written as given, but that
+    /// a token naming no user, matched by its grant, refresh or access token, keeps the matched token's
+    /// user (both stores of this crate: the same credential is the same user).
     ///
     /// # Errors
     /// [`Error::TokenDeleted`](crate::Error::TokenDeleted) when the token's id names no stored token;

@@ -44,6 +44,7 @@ contract_suite!(
     save_by_id_replaces_that_token,
     save_by_id_never_puts_another_users_token_there,
     a_save_by_id_names_the_user_of_a_token_that_named_none,
+    a_save_matched_by_its_refresh_token_keeps_the_user,
     save_matches_by_refresh_token_and_client,
     different_users_are_kept_apart,
     save_refuses_a_named_token_without_credentials,

@@ -557,3 +557,44 @@ fn reimporting_a_token_keeps_what_the_file_cannot_carry_and_reports_it_unchanged
     let kept = runtime.block_on(async { store().await.find_token_by_id(&id).await.unwrap() });
     assert_eq!(kept.unwrap().refusal, Some(mark));
 }
+
+/// A row naming no user is matched by its client and refresh token; the stored token the SDK has named
+/// since keeps its user when a newer copy of the row is imported (the row updates it, not refused as a
+/// token naming no user over a named one).
+#[test]
+fn a_row_naming_no_user_updates_its_token_named_since_and_keeps_the_name() {
+    use zoho_token_store::{Keyring, OAuthToken, SecretsManagerStore, TokenStore};
+    let env = Env::new("import-unnamed-row");
+    let first = env.file("t1.txt", &sdk_row("", "1000.CRM", "ed", 1_900_000_000_000));
+    env.cmd().arg("import").arg(&first).assert().success();
+    let store = || async {
+        SecretsManagerStore::builder(common::client().await, Keyring::parse(&env.keys).unwrap())
+            .prefix(&env.prefix)
+            .build()
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The SDK names the token on its first save.
+    let id = runtime.block_on(async {
+        let store = store().await;
+        let [mut token] = <[OAuthToken; 1]>::try_from(store.get_tokens().await.unwrap()).unwrap();
+        assert_eq!(token.user_name, None);
+        token.user_name = Some("ed@example.com:6001".into());
+        store.update_token(&token).await.unwrap();
+        token.id.unwrap()
+    });
+    let newer = env.file("t2.txt", &sdk_row("", "1000.CRM", "ed", 1_900_000_100_000));
+    env.cmd()
+        .arg("import")
+        .arg(&newer)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "created 0, updated 1, unchanged 0, failed 0",
+        ));
+    let kept = runtime
+        .block_on(async { store().await.find_token_by_id(&id).await.unwrap() })
+        .unwrap();
+    assert_eq!(kept.user_name.as_deref(), Some("ed@example.com:6001"));
+    assert_eq!(kept.expires_at_ms, Some(1_900_000_100_000));
+}

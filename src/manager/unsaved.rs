@@ -196,12 +196,13 @@ async fn save_again(store: &dyn TokenStore, token: &OAuthToken) -> Result<OAuthT
         Some(stored) => {
             let mut newer = token.clone();
             newer.id.clone_from(&stored.id);
-            // A token got from a grant before its user was known, whose stored copy was named since
-            // (the SDK names it on its first save): the same refresh token is the same user, and a
-            // token naming none is refused over a named one.
-            if newer.user_name.is_none()
-                && newer.refresh_token.is_some()
+            // The same refresh token is the same user, whom the stored copy names as it was named
+            // (by the SDK on its first save, or by another process's naming): a token got before its
+            // user was known, or named here another way (an address without the SDK's `:<org id>`),
+            // takes that name rather than being refused as naming none or another user.
+            if newer.refresh_token.is_some()
                 && newer.refresh_token == stored.refresh_token
+                && stored.user_name.is_some()
             {
                 newer.user_name.clone_from(&stored.user_name);
             }

@@ -183,8 +183,10 @@ impl SecretsManagerStore {
     /// one, otherwise as [`find_token`](TokenStore::find_token) matches), the stored values first fill
     /// the fields `token` leaves empty, and the result replaces the stored token;
     /// [`save_token`](TokenStore::save_token) writes `token` as given. `token` is left holding what was
-    /// written, id included. Costs one read more than `save_token` when the token matches (none when the
-    /// cache holds it).
+    /// written, id included. Costs one read more than `save_token` when the token matches: by id, past
+    /// the cache (the stored user, which the write compares with the secret's tags as they are now, may
+    /// have been learnt by another process since the cache took it); otherwise none when the cache holds
+    /// it.
     ///
     /// Deletes stick: a token that carries an id updates the token found under it, so when that token
     /// is gone (deleted, or in its recovery window) nothing is written and the save says so, where the
@@ -193,8 +195,8 @@ impl SecretsManagerStore {
     /// process bootstrapping from a configured refresh token) is stored as `save_token` stores it.
     ///
     /// A user name that names the stored token's user in another spelling (the e-mail address in
-    /// another case, or without the `:<org id>` the SDKs append) is written as stored; one that names
-    /// another user is refused, as `save_token` refuses it.
+    /// another case, or without the `:<org id>` the stored name has) is written as stored; one that
+    /// names another user is refused, as `save_token` refuses it.
     ///
     /// # Errors
     /// [`Error::TokenDeleted`] for a token whose id names no stored token; otherwise as
@@ -202,7 +204,7 @@ impl SecretsManagerStore {
     pub async fn merge_and_save_token(&self, token: &mut OAuthToken) -> Result<()> {
         token.normalize();
         let stored = match &token.id {
-            Some(id) => match self.find_token_by_id(id).await? {
+            Some(id) => match self.reload_token(id).await? {
                 Some(stored) => Some(stored),
                 None => {
                     // A token that could not be stored anyway says why, as save_token would.
@@ -346,6 +348,12 @@ impl TokenStore for SecretsManagerStore {
                     Some(lookup) => self.find(&mut ring, &lookup, None).await?,
                     None => None,
                 };
+                // Found by its grant, refresh or access token: the same credential, the same user, whom
+                // the token keeps (written without, the stored user's tag would go, and with it the
+                // user's lookups and the check of a save under the id).
+                if let Some(found) = &found {
+                    token.user_name.clone_from(&found.user_name);
+                }
                 match found.and_then(|f| f.id) {
                     Some(existing) => {
                         let name = self.name_of(&existing);

@@ -222,6 +222,31 @@ pub async fn save_by_id_never_puts_another_users_token_there(store: Store) {
     );
 }
 
+/// A token saved without an id or user, matched by its refresh token, is the same user's: it updates
+/// that user's token and keeps the user (written without, the user's lookups would miss it and a save
+/// under its id, anyone's, would find no user to compare with).
+pub async fn a_save_matched_by_its_refresh_token_keeps_the_user(store: Store) {
+    let alice = saved(&store, token_for("alice@example.com", "a1")).await;
+    let id = alice.id.clone().unwrap();
+    let mut by_refresh = token_for("ignored", "a1");
+    by_refresh.user_name = None;
+    by_refresh.access_token = Some("access-renewed".into());
+    let by_refresh = saved(&store, by_refresh).await;
+    assert_eq!(by_refresh.id.as_deref(), Some(id.as_str()));
+    assert_eq!(by_refresh.user_name.as_deref(), Some("alice@example.com"));
+    let found = store
+        .find_token(&OAuthToken::default().with_user_name("alice@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.access_token, Some("access-renewed".into()));
+    let mut bob = token_for("bob@example.com", "b1");
+    bob.id = Some(id.clone());
+    let refused = store.save_token(&mut bob).await.unwrap_err();
+    assert!(matches!(refused, Error::InvalidToken { .. }), "{refused:?}");
+    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+}
+
 /// A stored token naming no user (a grant exchanged before the SDK learned whose it is) takes a user
 /// by a save under its id; and a token naming none still updates a stored one naming none.
 pub async fn a_save_by_id_names_the_user_of_a_token_that_named_none(store: Store) {

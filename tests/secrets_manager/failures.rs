@@ -353,9 +353,18 @@ async fn a_save_by_id_is_checked_against_the_value_when_the_user_tag_was_not_wri
 
     let mut again = token_for("alice@example.com", "a2").with_id(&id);
     store.save_token(&mut again).await.unwrap();
-    let by_user = OAuthToken::default().with_user_name("alice@example.com");
-    let found = store.find_token(&by_user).await.unwrap().unwrap();
-    assert_eq!(found.refresh_token, again.refresh_token, "tagged again");
+    let described = client()
+        .await
+        .describe_secret()
+        .secret_id(store.secret_name(&id).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        described.tags().iter().any(|t| t.key() == Some("zts:user")),
+        "tagged again: {:?}",
+        described.tags()
+    );
 
     let reads = store.calls().count("GetSecretValue");
     let mut tagged = token_for("alice@example.com", "a3").with_id(&id);

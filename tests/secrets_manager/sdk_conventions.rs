@@ -97,7 +97,65 @@ async fn the_sdks_save_keeps_the_stored_spelling_of_the_same_user() {
     }
     let stored = store.find_token_by_id(&id).await.unwrap().unwrap();
     assert_eq!(stored.access_token, Some("access-2".into()));
-    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+
+    // A stored address without an org id may be any organisation's user: an org's name over it is not
+    // taken for the same user.
+    let plain = saved(&store, token_for("lee@example.com", "l")).await;
+    let mut other_org = OAuthToken::default()
+        .with_id(plain.id.clone().unwrap())
+        .with_user_name("lee@example.com:6002")
+        .with_access_token("access-6002", 70);
+    let refused = store
+        .merge_and_save_token(&mut other_org)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::InvalidToken { .. }), "{refused:?}");
+    assert_eq!(store.get_tokens().await.unwrap().len(), 2);
+}
+
+/// The merge compares with the stored user as it is now, not as a process's read cache saw it: a token
+/// cached while it named no user, named since by another process (the SDK's discovered name), is
+/// saved by this one with the app's spelling of that user, written under the name.
+#[tokio::test]
+async fn the_sdks_save_compares_with_the_user_named_since_the_cache_read() {
+    let prefix = unique_prefix("merge-cached");
+    let cached = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .cache(
+            std::num::NonZeroUsize::new(16).unwrap(),
+            std::time::Duration::from_secs(300),
+        )
+        .build()
+        .unwrap();
+    let other = SecretsManagerStore::builder(client().await, keyring())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let mut unnamed = token_for("ignored", "m");
+    unnamed.user_name = None;
+    let unnamed = saved(&other, unnamed).await;
+    let id = unnamed.id.clone().unwrap();
+    assert_eq!(
+        cached
+            .find_token_by_id(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_name,
+        None
+    );
+    let mut named = unnamed.clone();
+    named.user_name = Some("max@example.com:6001".into());
+    other.save_token(&mut named).await.unwrap();
+
+    let mut refreshed = OAuthToken::default()
+        .with_id(id.clone())
+        .with_user_name("Max@Example.com")
+        .with_access_token("access-after", 80);
+    cached.merge_and_save_token(&mut refreshed).await.unwrap();
+    let stored = other.find_token_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(stored.user_name.as_deref(), Some("max@example.com:6001"));
+    assert_eq!(stored.access_token, Some("access-after".into()));
 }
 
 #[tokio::test]

@@ -104,6 +104,11 @@ async fn import_row(
                 return RowEnd::Failed(refusal);
             }
             token.id = stored.id.clone();
+            // A row naming no user matched by its client and refresh token: the same user, whom the
+            // stored token may have learnt since (the SDK names a token on its first save) and keeps.
+            if token.user_name.is_none() {
+                token.user_name.clone_from(&stored.user_name);
+            }
             // A token stored already keeps the id it came with.
             token.source_id.clone_from(&stored.source_id);
             row.absent.keep_stored(&mut token, &stored);
