@@ -357,6 +357,17 @@ fn a_keyring_whose_index_key_is_not_the_stores_is_named_not_taken_for_an_empty_s
         ));
 }
 
+/// The store the CLI of `env` imports into.
+async fn store_of(env: &Env) -> zoho_token_store::SecretsManagerStore {
+    zoho_token_store::SecretsManagerStore::builder(
+        common::client().await,
+        zoho_token_store::Keyring::parse(&env.keys).unwrap(),
+    )
+    .prefix(&env.prefix)
+    .build()
+    .unwrap()
+}
+
 /// One row of the SDK's current layout for `user` under `client`, expiring at `expiry`.
 fn sdk_row(user: &str, client: &str, tag: &str, expiry: u64) -> String {
     format!(
@@ -517,7 +528,7 @@ fn files_are_ordered_by_their_tokens_whatever_the_files_times() {
 
 #[test]
 fn reimporting_a_token_keeps_what_the_file_cannot_carry_and_reports_it_unchanged() {
-    use zoho_token_store::{Keyring, SecretsManagerStore, TokenStore, ZohoRefusal};
+    use zoho_token_store::{TokenStore, ZohoRefusal};
     let env = Env::new("import-keeps-refusal");
     let file = env.file(
         "t.txt",
@@ -525,12 +536,7 @@ fn reimporting_a_token_keeps_what_the_file_cannot_carry_and_reports_it_unchanged
     );
     env.cmd().arg("import").arg(&file).assert().success();
     // Zoho throttled this refresh token meanwhile (what a TokenManager records on the stored token).
-    let store = || async {
-        SecretsManagerStore::builder(common::client().await, Keyring::parse(&env.keys).unwrap())
-            .prefix(&env.prefix)
-            .build()
-            .unwrap()
-    };
+    let store = || store_of(&env);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mark = ZohoRefusal::Throttled {
         until_ms: 1_900_000_000_000,
@@ -563,16 +569,11 @@ fn reimporting_a_token_keeps_what_the_file_cannot_carry_and_reports_it_unchanged
 /// token naming no user over a named one).
 #[test]
 fn a_row_naming_no_user_updates_its_token_named_since_and_keeps_the_name() {
-    use zoho_token_store::{Keyring, OAuthToken, SecretsManagerStore, TokenStore};
+    use zoho_token_store::{OAuthToken, TokenStore};
     let env = Env::new("import-unnamed-row");
     let first = env.file("t1.txt", &sdk_row("", "1000.CRM", "ed", 1_900_000_000_000));
     env.cmd().arg("import").arg(&first).assert().success();
-    let store = || async {
-        SecretsManagerStore::builder(common::client().await, Keyring::parse(&env.keys).unwrap())
-            .prefix(&env.prefix)
-            .build()
-            .unwrap()
-    };
+    let store = || store_of(&env);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // The SDK names the token on its first save.
     let id = runtime.block_on(async {

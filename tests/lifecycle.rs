@@ -899,9 +899,9 @@ fn unsaved(result: zoho_token_store::Result<OAuthToken>) -> (OAuthToken, String)
     }
 }
 
-#[tokio::test]
-async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_never_exchanged_again()
-{
+/// A Zoho that honours grants, a store refusing writes, and a manager without user discovery over them:
+/// a grant's token is got and kept unsaved.
+async fn refusing_sign_in() -> (Zoho, Arc<DeniedWrites>, TokenManager) {
     let zoho = Zoho::start().await.with_grants().await;
     let store = Arc::new(DeniedWrites::default());
     store.refuse(true);
@@ -909,10 +909,22 @@ async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_nev
         .without_user_discovery()
         .build()
         .unwrap();
-    let sign_in = OAuthToken::default()
+    (zoho, store, manager)
+}
+
+/// The SDK's sign-in with the grant `code`.
+fn grant_sign_in(code: &str) -> OAuthToken {
+    OAuthToken::default()
         .with_client("1000.CLIENTID", "client-secret")
-        .with_grant_token("code-kept")
-        .with_redirect_url("https://app.example.com/cb");
+        .with_grant_token(code)
+        .with_redirect_url("https://app.example.com/cb")
+}
+
+#[tokio::test]
+async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_never_exchanged_again()
+{
+    let (zoho, store, manager) = refusing_sign_in().await;
+    let sign_in = grant_sign_in("code-kept");
 
     let (token, cause) = unsaved(manager.token(&sign_in).await);
     assert_eq!(token.refresh_token.unwrap().secret(), "refresh-code-kept");
@@ -957,17 +969,8 @@ async fn a_grants_token_the_store_refused_is_kept_handed_out_and_saved_later_nev
 /// refused as a token naming no user over a named one.
 #[tokio::test]
 async fn a_kept_token_saved_again_over_its_named_copy_keeps_the_name() {
-    let zoho = Zoho::start().await.with_grants().await;
-    let store = Arc::new(DeniedWrites::default());
-    store.refuse(true);
-    let manager = TokenManager::builder(store.clone(), zoho.accounts())
-        .without_user_discovery()
-        .build()
-        .unwrap();
-    let sign_in = OAuthToken::default()
-        .with_client("1000.CLIENTID", "client-secret")
-        .with_grant_token("code-named")
-        .with_redirect_url("https://app.example.com/cb");
+    let (zoho, store, manager) = refusing_sign_in().await;
+    let sign_in = grant_sign_in("code-named");
     let (kept, _) = unsaved(manager.token(&sign_in).await);
     assert_eq!(kept.user_name, None);
 
