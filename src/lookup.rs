@@ -131,6 +131,21 @@ pub(crate) fn unnamed_over_named(id: &str) -> crate::Error {
     ))
 }
 
+/// Refuses a write under `id` of a token naming the user `mine` over a stored token naming `stored`
+/// (as written): another user ([`another_users_id`]), or none over a named one ([`unnamed_over_named`]).
+/// A stored token naming no user takes any.
+pub(crate) fn check_stored_user(
+    stored: Option<&str>,
+    mine: Option<&str>,
+    id: &str,
+) -> crate::Result<()> {
+    match (stored, mine) {
+        (Some(stored), Some(mine)) if stored != mine => Err(another_users_id(id)),
+        (Some(_), None) => Err(unnamed_over_named(id)),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the user name `mine`, which a caller brings, names the user `stored` names: equal; or, both
 /// being e-mail addresses (as the SDKs name users), equal but for the address's case, `mine` with the
 /// same `:<org id>` as `stored` or with none (an app's `UserSignature` beside the name the 8.0 SDKs

@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::id;
-use crate::lookup::{Lookup, another_users_id, check_insertable, for_update, unnamed_over_named};
+use crate::lookup::{Lookup, check_insertable, check_stored_user, for_update};
 use crate::store::TokenStore;
 use crate::token::OAuthToken;
 
@@ -47,7 +47,11 @@ impl TokenStore for MemoryStore {
         let existing = match &token.id {
             Some(given) => {
                 id::validate(given)?;
-                check_same_user(tokens.get(given), token, given)?;
+                check_stored_user(
+                    tokens.get(given).and_then(|t| t.user_name.as_deref()),
+                    token.user_name.as_deref(),
+                    given,
+                )?;
                 tokens.contains_key(given).then(|| given.clone())
             }
             // Found by its grant, refresh or access token: the same user, whom the token keeps.
@@ -118,24 +122,11 @@ impl TokenStore for MemoryStore {
         let mut tokens = self.tokens.lock().await;
         match tokens.get_mut(&id) {
             Some(stored) => {
-                check_same_user(Some(stored), &token, &id)?;
+                check_stored_user(stored.user_name.as_deref(), token.user_name.as_deref(), &id)?;
                 *stored = token;
                 Ok(())
             }
             None => Err(Error::TokenDeleted { id }),
         }
-    }
-}
-
-/// Refuses a write under `id` of a token naming another user than the one stored there
-/// ([`another_users_id`]), as the Secrets Manager store does.
-fn check_same_user(stored: Option<&OAuthToken>, token: &OAuthToken, id: &str) -> Result<()> {
-    match (
-        stored.and_then(|t| t.user_name.as_deref()),
-        token.user_name.as_deref(),
-    ) {
-        (Some(stored), Some(user)) if stored != user => Err(another_users_id(id)),
-        (Some(_), None) => Err(unnamed_over_named(id)),
-        _ => Ok(()),
     }
 }

@@ -103,9 +103,10 @@ test('200 concurrent lookups from one process leave the event loop free', async 
   // before any setImmediate or timer, so the first turn would see 200 settled and no turn would
   // happen while one was pending (both assertions below fail); a binding that blocked the loop from
   // its first turn until every answer was in would show only "none settled" and then "all settled"
-  // (the second fails). A scratch run with a synchronous stand-in for the store showed the first case. Not covered: a binding that works on its own threads but
-  // then holds the loop long in each completion; what the loop does there is the package's conversion
-  // of one token, whose cost BENCHMARKS.md measures (about 0.1 ms, the cache-warm rows).
+  // (the second fails). A scratch run with a synchronous stand-in for the store showed the first
+  // case. Not covered: a binding that works on its own threads but then holds the loop long in each
+  // completion; what the loop does there is the package's conversion of one token, whose cost
+  // BENCHMARKS.md measures (about 0.1 ms, the cache-warm rows).
   let settled = 0;
   const lookups = Array.from({ length: 200 }, () =>
     store.findToken(userToken('many@example.com', { refreshToken: null, accessToken: null })).finally(() => {

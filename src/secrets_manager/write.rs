@@ -11,7 +11,7 @@ use super::index::{self, IndexKind};
 use crate::aws::versions;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
-use crate::lookup::{another_users_id, unnamed_over_named};
+use crate::lookup::{another_users_id, check_stored_user, unnamed_over_named};
 use crate::token::OAuthToken;
 
 /// What `DescribeSecret` said about a secret name.
@@ -200,15 +200,12 @@ impl SecretsManagerStore {
         };
         let mut ring = ring.clone();
         match self.decode(&mut ring, &raw).await? {
-            Some(stored)
-                if stored
-                    .user_name
-                    .as_deref()
-                    .is_some_and(|theirs| theirs != user) =>
-            {
-                Err(another_users_id(self.id_of(name).unwrap_or(name)))
-            }
-            _ => Ok(()),
+            Some(stored) => check_stored_user(
+                stored.user_name.as_deref(),
+                Some(user),
+                self.id_of(name).unwrap_or(name),
+            ),
+            None => Ok(()),
         }
     }
 
